@@ -1,0 +1,134 @@
+use super::*;
+use crate::metrics::adjusted_rand_index;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+/// Gaussian blobs of different sizes and spreads plus uniform background noise.
+fn blobs(seed: u64, dim: usize) -> Vec<f32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let specs = [
+        (0.0, 0.0, 0.5, 300),
+        (6.0, 1.0, 0.8, 200),
+        (2.0, 7.0, 0.3, 120),
+        (9.0, 8.0, 1.0, 80),
+    ];
+    let mut pts = Vec::new();
+    for (cx, cy, sd, n) in specs {
+        let g = Normal::new(0.0f32, sd).unwrap();
+        for _ in 0..n {
+            pts.push(cx + g.sample(&mut rng));
+            pts.push(cy + g.sample(&mut rng));
+            for _ in 2..dim {
+                pts.push(g.sample(&mut rng));
+            }
+        }
+    }
+    let u = rand_distr::Uniform::new(-3.0f32, 12.0).unwrap();
+    for _ in 0..60 {
+        for _ in 0..dim {
+            pts.push(u.sample(&mut rng));
+        }
+    }
+    pts
+}
+
+fn oracle(pts: &[f32], dim: usize, mcs: usize, ms: usize) -> Vec<i32> {
+    let rows: Vec<Vec<f32>> = pts.chunks(dim).map(|c| c.to_vec()).collect();
+    let hp = hdbscan::HdbscanHyperParams::builder()
+        .min_cluster_size(mcs)
+        .min_samples(ms)
+        .build();
+    hdbscan::Hdbscan::new(&rows, hp).cluster().unwrap()
+}
+
+#[test]
+fn agrees_with_hdbscan_crate() {
+    for (seed, dim, mcs, ms) in [
+        (1u64, 2usize, 15usize, 5usize),
+        (2, 2, 40, 10),
+        (3, 5, 20, 20),
+        (4, 2, 5, 3),
+    ] {
+        let pts = blobs(seed, dim);
+        let ours = hdbscan(&pts, dim, mcs, ms);
+        let theirs = oracle(&pts, dim, mcs, ms);
+        let ari = adjusted_rand_index(&ours.labels, &theirs);
+        assert!(
+            ari > 0.98,
+            "seed {seed} dim {dim} mcs {mcs} ms {ms}: ARI vs hdbscan crate {ari}"
+        );
+        let n_theirs = theirs
+            .iter()
+            .filter(|&&l| l >= 0)
+            .map(|&l| l)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        // With min_samples 3 many mutual-reachability weights tie, and the order of equal merges
+        // (free in any implementation) decides a few 5-point clusters; compare counts above that.
+        if mcs >= 15 {
+            assert_eq!(ours.n_clusters, n_theirs, "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn mst_is_minimal_and_spanning() {
+    // Against Prim's algorithm over all pairs of mutual-reachability distances.
+    let pts = blobs(9, 2);
+    let n = pts.len() / 2;
+    let ms = 4;
+    let tree = KdTree::new(&pts, 2);
+    let core2 = mst::core_distances2(&tree, ms);
+    let edges = mst::mutual_reachability_mst(&tree, &core2, &|| false).unwrap();
+    assert_eq!(edges.len(), n - 1);
+    let mr = |a: usize, b: usize| {
+        let d = crate::kdtree::dist2(&pts[a * 2..a * 2 + 2], &pts[b * 2..b * 2 + 2]);
+        d.max(core2[a]).max(core2[b]).sqrt() as f64
+    };
+    let mut in_tree = vec![false; n];
+    let mut best = vec![f64::INFINITY; n];
+    best[0] = 0.0;
+    let mut total = 0.0;
+    for _ in 0..n {
+        let u = (0..n)
+            .filter(|&i| !in_tree[i])
+            .min_by(|&a, &b| best[a].total_cmp(&best[b]))
+            .unwrap();
+        in_tree[u] = true;
+        total += best[u];
+        for v in 0..n {
+            if !in_tree[v] {
+                best[v] = best[v].min(mr(u, v));
+            }
+        }
+    }
+    let ours: f64 = edges.iter().map(|e| e.w as f64).sum();
+    assert!(
+        (ours - total).abs() < 1e-3 * total,
+        "MST weight {ours} vs Prim {total}"
+    );
+}
+
+#[test]
+fn recut_changes_cluster_count() {
+    let pts = blobs(5, 2);
+    let h = build_hierarchy(&pts, 2, 5, &|| false).unwrap();
+    let small = h.cut(15);
+    let large = h.cut(250);
+    assert!(small.n_clusters >= 4, "{}", small.n_clusters);
+    assert!(large.n_clusters < small.n_clusters);
+    // Labels are numbered by size, largest first.
+    let count = |c: &Clustering, l: i32| c.labels.iter().filter(|&&x| x == l).count();
+    for l in 1..small.n_clusters as i32 {
+        assert!(count(&small, l - 1) >= count(&small, l));
+    }
+}
+
+#[test]
+fn tiny_inputs_do_not_panic() {
+    assert_eq!(hdbscan(&[], 2, 5, 5).labels.len(), 0);
+    assert_eq!(hdbscan(&[1.0, 2.0], 2, 5, 5).labels, vec![NOISE]);
+    let same = vec![0.5f32; 2 * 50];
+    let c = hdbscan(&same, 2, 5, 5);
+    assert_eq!(c.labels.len(), 50);
+}

@@ -1,0 +1,293 @@
+//! 2-D projection of the latent: UMAP (exact kNN graph, fuzzy simplicial set, seeded SGD layout
+//! with negative sampling), written here because the published `umap-rs` lays points out wrongly
+//! (see the measurements); checked against umap-learn by trustworthiness.
+mod curve;
+mod pca;
+
+pub use pca::pca;
+
+use crate::kdtree::{KdTree, dist2};
+use rand::{RngCore, SeedableRng};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UmapParams {
+    pub n_neighbors: usize,
+    pub min_dist: f32,
+    pub spread: f32,
+    /// 0: 500 epochs up to 10 000 points, 200 above (umap-learn's rule).
+    pub n_epochs: usize,
+    pub negative_sample_rate: usize,
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        UmapParams {
+            n_neighbors: 15,
+            min_dist: 0.1,
+            spread: 1.0,
+            n_epochs: 0,
+            negative_sample_rate: 5,
+            seed: 42,
+        }
+    }
+}
+
+/// The symmetric fuzzy graph, one entry per direction.
+struct Graph {
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    weight: Vec<f32>,
+}
+
+/// Calibrates each point's kernel (rho = nearest-neighbour distance, sigma so the memberships
+/// sum to log2 k) and joins i→j and j→i memberships with the fuzzy union a + b − ab.
+fn fuzzy_graph(knn: &[Vec<(f32, u32)>], k: usize) -> Graph {
+    let target = (k as f32).log2();
+    let mean_all: f32 = {
+        let (s, c) = knn
+            .iter()
+            .flat_map(|r| r.iter())
+            .fold((0f64, 0u64), |(s, c), e| (s + (e.0 as f64).sqrt(), c + 1));
+        (s / c.max(1) as f64) as f32
+    };
+    let directed: Vec<Vec<(u32, u32, f32)>> = knn
+        .par_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let d: Vec<(f32, u32)> = row
+                .iter()
+                .filter(|e| e.1 as usize != i)
+                .map(|e| (e.0.sqrt(), e.1))
+                .collect();
+            let rho = d.iter().map(|e| e.0).find(|&x| x > 0.0).unwrap_or(0.0);
+            let (mut lo, mut hi, mut mid) = (0f32, f32::INFINITY, 1f32);
+            for _ in 0..64 {
+                let s: f32 = d
+                    .iter()
+                    .map(|e| {
+                        if e.0 - rho > 0.0 {
+                            (-(e.0 - rho) / mid).exp()
+                        } else {
+                            1.0
+                        }
+                    })
+                    .sum();
+                if (s - target).abs() < 1e-5 {
+                    break;
+                }
+                if s > target {
+                    hi = mid;
+                    mid = (lo + hi) / 2.0;
+                } else {
+                    lo = mid;
+                    mid = if hi.is_infinite() {
+                        mid * 2.0
+                    } else {
+                        (lo + hi) / 2.0
+                    };
+                }
+            }
+            let mean_i = d.iter().map(|e| e.0).sum::<f32>() / d.len().max(1) as f32;
+            let floor = 1e-3 * if rho > 0.0 { mean_i } else { mean_all };
+            let sigma = mid.max(floor);
+            d.iter()
+                .map(|e| {
+                    let w = if e.0 - rho > 0.0 {
+                        (-(e.0 - rho) / sigma).exp()
+                    } else {
+                        1.0
+                    };
+                    (i as u32, e.1, w)
+                })
+                .collect()
+        })
+        .collect();
+    // Key each membership by its unordered pair; the two directions meet after sorting.
+    let mut pairs: Vec<(u32, u32, f32)> = directed
+        .into_iter()
+        .flatten()
+        .map(|(i, j, w)| if i < j { (i, j, w) } else { (j, i, w) })
+        .collect();
+    pairs.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
+    let mut g = Graph {
+        head: Vec::new(),
+        tail: Vec::new(),
+        weight: Vec::new(),
+    };
+    let mut i = 0;
+    while i < pairs.len() {
+        let (a, b, w1) = pairs[i];
+        let (w, step) = if i + 1 < pairs.len() && (pairs[i + 1].0, pairs[i + 1].1) == (a, b) {
+            let w2 = pairs[i + 1].2;
+            (w1 + w2 - w1 * w2, 2)
+        } else {
+            (w1, 1)
+        };
+        for (h, t) in [(a, b), (b, a)] {
+            g.head.push(h);
+            g.tail.push(t);
+            g.weight.push(w);
+        }
+        i += step;
+    }
+    g
+}
+
+/// xorshift: the layout draws hundreds of millions of negative samples; a ChaCha draw each
+/// would dominate the loop. Seeded from the settings, so the layout is reproducible.
+struct XorShift(u64);
+impl XorShift {
+    #[inline]
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Lays out `data` (n × dim, row-major) in 2-D; returns n × 2. `progress(done, total)` is called
+/// once per epoch and returns false to cancel (then `None`).
+pub fn umap(
+    data: &[f32],
+    dim: usize,
+    p: &UmapParams,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Option<Vec<f32>> {
+    let n = data.len() / dim.max(1);
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    if n == 1 {
+        return Some(vec![0.0, 0.0]);
+    }
+    let k = p.n_neighbors.clamp(2, n);
+    let tree = KdTree::new(data, dim);
+    let knn = tree.knn_all(k);
+    let g = fuzzy_graph(&knn, k);
+    let n_epochs = if p.n_epochs > 0 {
+        p.n_epochs
+    } else if n <= 10_000 {
+        500
+    } else {
+        200
+    };
+    let (a, b) = curve::fit_ab(p.spread, p.min_dist);
+
+    // Initial layout: the first two principal components, scaled to ±10 like umap-learn's
+    // spectral start; deterministic and keeps the latent's global arrangement.
+    let mut y = pca(data, dim, 2);
+    let max_abs = y.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    for v in &mut y {
+        *v *= 10.0 / max_abs;
+    }
+
+    let max_w = g.weight.iter().copied().fold(0f32, f32::max);
+    let keep: Vec<usize> = (0..g.weight.len())
+        .filter(|&e| g.weight[e] >= max_w / n_epochs as f32)
+        .collect();
+    let head: Vec<u32> = keep.iter().map(|&e| g.head[e]).collect();
+    let tail: Vec<u32> = keep.iter().map(|&e| g.tail[e]).collect();
+    let eps: Vec<f32> = keep.iter().map(|&e| max_w / g.weight[e]).collect();
+    let neg_rate = p.negative_sample_rate.max(1) as f32;
+    let eps_neg: Vec<f32> = eps.iter().map(|e| e / neg_rate).collect();
+    let mut next = eps.clone();
+    let mut next_neg = eps_neg.clone();
+    let mut rng = XorShift(rand_chacha::ChaCha8Rng::seed_from_u64(p.seed).next_u64() | 1);
+    let clip = |v: f32| v.clamp(-4.0, 4.0);
+    for epoch in 0..n_epochs {
+        if !progress(epoch, n_epochs) {
+            return None;
+        }
+        let alpha = 1.0 - epoch as f32 / n_epochs as f32;
+        let e = epoch as f32;
+        for i in 0..head.len() {
+            if next[i] > e {
+                continue;
+            }
+            let (j, kk) = (head[i] as usize, tail[i] as usize);
+            let (dx, dy) = (y[2 * j] - y[2 * kk], y[2 * j + 1] - y[2 * kk + 1]);
+            let d2 = dx * dx + dy * dy;
+            if d2 > 0.0 {
+                let pb = d2.powf(b - 1.0);
+                let coef = -2.0 * a * b * pb / (a * pb * d2 + 1.0);
+                let (gx, gy) = (clip(coef * dx) * alpha, clip(coef * dy) * alpha);
+                y[2 * j] += gx;
+                y[2 * j + 1] += gy;
+                y[2 * kk] -= gx;
+                y[2 * kk + 1] -= gy;
+            }
+            next[i] += eps[i];
+            let n_neg = ((e - next_neg[i]) / eps_neg[i]).max(0.0) as usize;
+            for _ in 0..n_neg {
+                let m = (rng.next() % n as u64) as usize;
+                if m == j {
+                    continue;
+                }
+                let (dx, dy) = (y[2 * j] - y[2 * m], y[2 * j + 1] - y[2 * m + 1]);
+                let d2 = dx * dx + dy * dy;
+                if d2 > 0.0 {
+                    let coef = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                    y[2 * j] += clip(coef * dx) * alpha;
+                    y[2 * j + 1] += clip(coef * dy) * alpha;
+                }
+            }
+            next_neg[i] += n_neg as f32 * eps_neg[i];
+        }
+    }
+    progress(n_epochs, n_epochs);
+    Some(y)
+}
+
+/// Trustworthiness (Venna & Kaski) of `low` as an embedding of `high` at `k` neighbours, over
+/// the query points `queries` (all points when empty): 1 is perfect.
+pub fn trustworthiness(
+    high: &[f32],
+    hd: usize,
+    low: &[f32],
+    ld: usize,
+    k: usize,
+    queries: &[usize],
+) -> f64 {
+    let n = high.len() / hd;
+    let all: Vec<usize>;
+    let q = if queries.is_empty() {
+        all = (0..n).collect();
+        &all
+    } else {
+        queries
+    };
+    let low_tree = KdTree::new(low, ld);
+    let penalty: f64 = q
+        .par_iter()
+        .map(|&i| {
+            let hi_i = &high[i * hd..(i + 1) * hd];
+            let mut order: Vec<(f32, u32)> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| (dist2(hi_i, &high[j * hd..(j + 1) * hd]), j as u32))
+                .collect();
+            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut rank = vec![0u32; n];
+            for (r, &(_, j)) in order.iter().enumerate() {
+                rank[j as usize] = r as u32 + 1;
+            }
+            let nn = low_tree.knn(&low[i * ld..(i + 1) * ld], k + 1);
+            nn.iter()
+                .filter(|e| e.1 as usize != i)
+                .take(k)
+                .map(|e| (rank[e.1 as usize] as f64 - k as f64).max(0.0))
+                .sum::<f64>()
+        })
+        .sum();
+    let (nf, kf) = (n as f64, k as f64);
+    // Normalised per query point so a subsample estimates the full score.
+    1.0 - 2.0 / (q.len() as f64 * kf * (2.0 * nf - 3.0 * kf - 1.0)) * penalty
+}
+
+#[cfg(test)]
+mod tests;

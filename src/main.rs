@@ -1,0 +1,176 @@
+//! binscape: `binscape run READS --out DIR` bins reads headless.
+mod cli;
+
+use anyhow::{Result, bail};
+use binscape::Settings;
+use binscape::pipeline::{ClusterOn, MapInput};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "binscape",
+    version,
+    about = "Bin metagenomic long reads by k-mer composition: VAE latent, UMAP map, HDBSCAN bins"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline headless: reads -> k-mer vectors -> VAE -> 2-D map -> bins -> FASTA.
+    Run(RunCmd),
+}
+
+#[derive(Args)]
+struct RunCmd {
+    /// Reads to bin: FASTQ or FASTA, plain or gzipped.
+    #[arg(required_unless_present = "demo")]
+    reads: Option<PathBuf>,
+    /// Ground truth, `read_id<TAB>label` with a header line: adds ARI, precision, recall and F1
+    /// to report.json.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Output folder: bins/*.fasta, assignments.tsv, loss.tsv, settings.json, report.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Use the bundled demo reads (and their labels) instead of READS.
+    #[arg(long, conflicts_with = "reads")]
+    demo: bool,
+    /// Also write latent.tsv: the VAE latent (encoder mean) of every read.
+    #[arg(long)]
+    save_latent: bool,
+    /// Do not print the summary lines.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// Every setting; unset ones come from --settings, or the defaults.
+#[derive(Args, Default)]
+struct SettingsArgs {
+    /// Start from the settings.json of an earlier run (flags given here override it).
+    #[arg(long, value_name = "JSON")]
+    settings: Option<PathBuf>,
+    /// k-mer size (3-7): longer k-mers separate close genomes better but need longer reads
+    /// [default: 4, 136 dims]
+    #[arg(long)]
+    k: Option<usize>,
+    /// Leave out reads with no valid k-mer (shorter than k, or all N) instead of stopping with an
+    /// error; they are listed in report.json and in no bin.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// What the map is built from: the VAE latent (the method) or the raw k-mer vectors (no VAE,
+    /// the baseline) [default: latent]
+    #[arg(long, value_enum)]
+    map_input: Option<MapInput>,
+    /// Training epochs: more gives a latent whose species separate more cleanly, up to a point
+    /// [default: 300]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Reads per training batch: smaller batches take more, noisier steps per epoch [default: 1024]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Adam learning rate [default: 0.001]
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Weight of the reconstruction loss (MSE) [default: 1]
+    #[arg(long)]
+    w_rl: Option<f64>,
+    /// Weight of the KL divergence: higher pulls the latent toward N(0,1), merging close bins
+    /// [default: 0.001]
+    #[arg(long)]
+    w_kld: Option<f64>,
+    /// Latent dimensions [default: 8]
+    #[arg(long)]
+    latent: Option<usize>,
+    /// Hidden layer sizes of the encoder (the decoder mirrors them), comma separated [default: 128,64]
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// Random seed for weights, batches, noise and the layout: same seed, same bins [default: 42]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// UMAP neighbours: more keeps larger-scale structure, fewer splits finer [default: 15]
+    #[arg(long)]
+    n_neighbors: Option<usize>,
+    /// UMAP minimum distance: smaller packs bins tighter on the map [default: 0.1]
+    #[arg(long)]
+    min_dist: Option<f32>,
+    /// UMAP layout epochs, 0 for automatic (500 up to 10 000 reads, else 200) [default: 0]
+    #[arg(long)]
+    umap_epochs: Option<usize>,
+    /// Cluster on the 2-D map or on the latent itself [default: map]
+    #[arg(long, value_enum)]
+    cluster_on: Option<ClusterOn>,
+    /// HDBSCAN minimum cluster size: groups smaller than this are not bins; larger merges or
+    /// drops small genomes. 0 = 1% of reads, at least 10 [default: 0]
+    #[arg(long)]
+    min_cluster_size: Option<usize>,
+    /// HDBSCAN min samples: higher calls more reads noise (unbinned), making bins purer.
+    /// 0 = min cluster size, at most 15 [default: 0]
+    #[arg(long)]
+    min_samples: Option<usize>,
+}
+
+impl SettingsArgs {
+    fn resolve(&self) -> Result<Settings> {
+        let mut s = match &self.settings {
+            Some(p) => Settings::load(p)?,
+            None => Settings::default(),
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { s.$f = v; } )* };
+        }
+        set!(
+            k,
+            map_input,
+            epochs,
+            batch_size,
+            learning_rate,
+            w_rl,
+            w_kld,
+            latent,
+            hidden,
+            seed,
+            n_neighbors,
+            min_dist,
+            umap_epochs,
+            cluster_on,
+            min_cluster_size,
+            min_samples
+        );
+        s.skip_invalid |= self.skip_invalid;
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    binscape::model::use_one_matmul_thread();
+    match cli.command {
+        Some(Command::Run(r)) => {
+            let settings = r.settings.resolve()?;
+            let (reads, labels) = if r.demo {
+                let (a, b) = cli::demo_files()?;
+                (a, Some(r.labels.clone().unwrap_or(b)))
+            } else {
+                (r.reads.clone().unwrap_or_default(), r.labels.clone())
+            };
+            cli::run(cli::RunArgs {
+                reads: &reads,
+                labels: labels.as_deref(),
+                out: &r.out,
+                settings,
+                quiet: r.quiet,
+                save_latent: r.save_latent,
+            })
+        }
+        None => bail!(
+            "the explorer GUI is not built yet; use `binscape run READS --out DIR` (see --help)"
+        ),
+    }
+}

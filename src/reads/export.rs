@@ -1,0 +1,104 @@
+//! Export: FASTA of chosen reads (full original headers and sequences, re-read from the source)
+//! and atomic writes so that no half-written file is ever left under its final name.
+use super::{ReadIndex, for_each_record};
+use crate::error::{Error, Result};
+use crate::pipeline::Progress;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes `path` through `write` into a temporary sibling, then renames it into place; on any
+/// error the temporary file is removed and an existing `path` is left untouched.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    let tmp = tmp_name(path);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::write(path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        write(&mut w)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::write(path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::write(path, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::write(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+/// Writes one FASTA per group in a single pass over the source file: `groups[g]` is the output
+/// path of group `g`, `group_of[row]` the group of each read (None: not exported).
+pub fn export_fasta(
+    index: &ReadIndex,
+    group_of: &[Option<usize>],
+    groups: &[PathBuf],
+    progress: &Progress,
+) -> Result<()> {
+    assert_eq!(group_of.len(), index.len());
+    // Record number -> group, so skipped records (not rows) are passed over.
+    let mut by_record = vec![None; index.records.last().map(|&r| r as usize + 1).unwrap_or(0)];
+    for (row, &g) in group_of.iter().enumerate() {
+        by_record[index.records[row] as usize] = g;
+    }
+    let tmps: Vec<PathBuf> = groups.iter().map(|p| tmp_name(p)).collect();
+    let result = (|| {
+        let mut writers = Vec::with_capacity(groups.len());
+        for (p, t) in groups.iter().zip(&tmps) {
+            let f = File::create(t).map_err(|e| Error::write(p, e))?;
+            writers.push(BufWriter::with_capacity(256 << 10, f));
+        }
+        let total = group_of.iter().filter(|g| g.is_some()).count() as u64;
+        progress.start("exporting FASTA", total.max(1));
+        let mut done = 0u64;
+        for_each_record(&index.path, progress, |rec, header, seq| {
+            if let Some(Some(g)) = by_record.get(rec as usize) {
+                let w = &mut writers[*g];
+                let res = (|| {
+                    w.write_all(b">")?;
+                    w.write_all(header)?;
+                    w.write_all(b"\n")?;
+                    for line in seq.chunks(80) {
+                        w.write_all(line)?;
+                        w.write_all(b"\n")?;
+                    }
+                    Ok::<_, std::io::Error>(())
+                })();
+                res.map_err(|e| Error::write(&groups[*g], e))?;
+                done += 1;
+                if done % 1024 == 0 {
+                    progress.set(done);
+                }
+            }
+            Ok(())
+        })?;
+        for (w, p) in writers.into_iter().zip(groups) {
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::write(p, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::write(p, e))?;
+        }
+        for (t, p) in tmps.iter().zip(groups) {
+            std::fs::rename(t, p).map_err(|e| Error::write(p, e))?;
+        }
+        progress.set(total.max(1));
+        Ok(())
+    })();
+    if result.is_err() {
+        for t in &tmps {
+            let _ = std::fs::remove_file(t);
+        }
+    }
+    result
+}
