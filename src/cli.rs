@@ -68,7 +68,7 @@ pub fn run(a: RunArgs) -> Result<()> {
 
     let t = Instant::now();
     let loaded = with_bar(&progress, || {
-        reads::load_reads(a.reads, s.k, s.skip_invalid, &progress)
+        reads::load_reads(a.reads, s.feature_options(), &progress)
     })?;
     timed("read_and_vectors", t);
     let index = loaded.index;

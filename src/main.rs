@@ -59,6 +59,10 @@ struct SettingsArgs {
     /// [default: 4, 136 dims]
     #[arg(long)]
     k: Option<usize>,
+    /// Composition only: leave out the 15-mer coverage histogram that separates genomes of
+    /// similar composition but different abundance (LRBinner-style).
+    #[arg(long)]
+    no_coverage: bool,
     /// Leave out reads with no valid k-mer (shorter than k, or all N) instead of stopping with an
     /// error; they are listed in report.json and in no bin.
     #[arg(long)]
@@ -143,6 +147,9 @@ impl SettingsArgs {
             min_samples
         );
         s.skip_invalid |= self.skip_invalid;
+        if self.no_coverage {
+            s.coverage = false;
+        }
         s.validate()?;
         Ok(s)
     }

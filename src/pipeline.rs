@@ -42,6 +42,8 @@ pub enum ClusterOn {
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub k: usize,
+    /// Append each read's 15-mer coverage histogram to its composition (LRBinner-style).
+    pub coverage: bool,
     pub skip_invalid: bool,
     pub map_input: MapInput,
     pub epochs: usize,
@@ -66,6 +68,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             k: 4,
+            coverage: true,
             skip_invalid: false,
             map_input: MapInput::Latent,
             epochs: 300,
@@ -134,6 +137,14 @@ impl Settings {
             self.min_samples
         } else {
             self.min_cluster_size_for(n).min(15)
+        }
+    }
+
+    pub fn feature_options(&self) -> crate::reads::FeatureOptions {
+        crate::reads::FeatureOptions {
+            k: self.k,
+            coverage: self.coverage,
+            skip_invalid: self.skip_invalid,
         }
     }
 

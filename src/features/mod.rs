@@ -1,6 +1,9 @@
 //! k-mer composition vectors with seq2vec's definition: a k-mer and its reverse complement share
 //! one slot, slots are ordered by the smaller of the two 2-bit codes (A=0, C=1, G=2, T=3), any
 //! non-ACGT base restarts the window, and counts are divided by max(1, total k-mers).
+mod coverage;
+
+pub use coverage::{COVERAGE_BINS, COVERAGE_K, KmerCounts};
 
 /// Smallest and largest supported k (k = 7 already gives 8 192 dimensions).
 pub const MIN_K: usize = 3;
@@ -143,6 +146,22 @@ impl Matrix {
     }
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Columns of `self` followed by the columns of `other` (same rows).
+    pub fn hstack(&self, other: &Matrix) -> Matrix {
+        assert_eq!(self.rows, other.rows);
+        let cols = self.cols + other.cols;
+        let mut data = Vec::with_capacity(self.rows * cols);
+        for i in 0..self.rows {
+            data.extend_from_slice(self.row(i));
+            data.extend_from_slice(other.row(i));
+        }
+        Matrix {
+            rows: self.rows,
+            cols,
+            data,
+        }
     }
 
     /// Scales every column to [0, 1] between its `clip` and `1 − clip` quantiles (values beyond

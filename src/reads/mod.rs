@@ -7,7 +7,7 @@ pub use export::{export_fasta, write_atomically};
 pub use labels::{Labels, load_labels};
 
 use crate::error::{Error, Result};
-use crate::features::{KmerTable, Matrix, gc_fraction};
+use crate::features::{COVERAGE_BINS, KmerCounts, KmerTable, Matrix, gc_fraction};
 use crate::pipeline::Progress;
 use needletail::errors::ParseErrorKind;
 use rayon::prelude::*;
@@ -121,19 +121,40 @@ fn first_word(header: &str) -> &str {
     header.split_ascii_whitespace().next().unwrap_or("")
 }
 
-/// Streams every read of `path`, computing its k-mer vector and GC in parallel, batch by batch.
+/// What to compute per read.
+#[derive(Clone, Copy, Debug)]
+pub struct FeatureOptions {
+    pub k: usize,
+    /// Append the 15-mer coverage histogram (a second pass over the file).
+    pub coverage: bool,
+    pub skip_invalid: bool,
+}
+
+/// Rough number of bases in `path` from its size, to size the k-mer count table.
+fn expected_bases(path: &Path, file_len: u64) -> u64 {
+    let mut head = [0u8; 2];
+    let _ =
+        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+    match head {
+        [0x1f, 0x8b] => file_len.saturating_mul(3),
+        [b'@', _] => file_len / 2,
+        _ => file_len,
+    }
+}
+
+/// Streams every read of `path`, computing its k-mer vector and GC in parallel, batch by batch
+/// (and, with `opt.coverage`, its coverage histogram in a second pass).
 ///
 /// Errors on unreadable/corrupt input, duplicate ids, reads shorter than k and reads without a
 /// valid k-mer; with `skip_invalid` the last two are left out (listed in `index.skipped`).
-pub fn load_reads(
-    path: &Path,
-    k: usize,
-    skip_invalid: bool,
-    progress: &Progress,
-) -> Result<LoadedReads> {
+pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Result<LoadedReads> {
+    let (k, skip_invalid) = (opt.k, opt.skip_invalid);
     let table = KmerTable::new(k);
     let d = table.dims();
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let counts = opt
+        .coverage
+        .then(|| KmerCounts::new(expected_bases(path, file_len)));
     progress.start("reading reads and k-mer vectors", file_len.max(1));
     let mut reader = open(path)?;
     let mut index = ReadIndex {
@@ -153,6 +174,9 @@ pub fn load_reads(
                 .map(|p| {
                     let mut v = vec![0f32; d];
                     let n = table.composition(&p.seq, &mut v);
+                    if let Some(c) = &counts {
+                        c.add(&p.seq);
+                    }
                     (v, n, gc_fraction(&p.seq))
                 })
                 .collect();
@@ -232,10 +256,56 @@ pub fn load_reads(
         });
     }
     let n = index.len();
-    Ok(LoadedReads {
-        index,
-        features: Matrix::new(n, d, features),
-    })
+    let mut features = Matrix::new(n, d, features);
+    if let Some(c) = &counts {
+        let cov = coverage_pass(&index, c, progress)?;
+        features = features.hstack(&cov);
+    }
+    Ok(LoadedReads { index, features })
+}
+
+/// Second pass: every read's coverage histogram against the finished counts.
+fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) -> Result<Matrix> {
+    let n = index.len();
+    progress.start("k-mer coverage histograms", n as u64);
+    let mut out = vec![0f32; n * COVERAGE_BINS];
+    let n_records = index.records.last().map(|&r| r as usize + 1).unwrap_or(0);
+    let mut row_of_record = vec![u32::MAX; n_records];
+    for (row, &r) in index.records.iter().enumerate() {
+        row_of_record[r as usize] = row as u32;
+    }
+    let mut batch: Vec<(u32, Vec<u8>)> = Vec::new();
+    let (mut bases, mut done) = (0usize, 0u64);
+    let flush = |batch: &mut Vec<(u32, Vec<u8>)>, out: &mut [f32]| {
+        let hists: Vec<(u32, Vec<f32>)> = batch
+            .par_drain(..)
+            .map(|(row, seq)| {
+                let mut h = vec![0f32; COVERAGE_BINS];
+                counts.histogram(&seq, &mut h);
+                (row, h)
+            })
+            .collect();
+        for (row, h) in hists {
+            let r = row as usize;
+            out[r * COVERAGE_BINS..(r + 1) * COVERAGE_BINS].copy_from_slice(&h);
+        }
+    };
+    for_each_record(&index.path, progress, |rec, _, seq| {
+        if let Some(&row) = row_of_record.get(rec as usize).filter(|&&r| r != u32::MAX) {
+            bases += seq.len();
+            batch.push((row, seq.to_vec()));
+            done += 1;
+            if bases >= BATCH_BASES {
+                flush(&mut batch, &mut out);
+                bases = 0;
+                progress.set(done);
+            }
+        }
+        Ok(())
+    })?;
+    flush(&mut batch, &mut out);
+    progress.set(n as u64);
+    Ok(Matrix::new(n, COVERAGE_BINS, out))
 }
 
 /// Calls `f(record_number, header, seq)` for every record of `path`, in file order.

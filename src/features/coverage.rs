@@ -1,0 +1,153 @@
+//! k-mer coverage histograms in the spirit of LRBinner: every canonical 15-mer of the sample is
+//! counted, then each read is described by how its own 15-mers are spread over those counts.
+//! Reads of an abundant genome share many k-mers with other reads; reads of a rare one few, so
+//! this separates genomes of similar composition but different abundance.
+//!
+//! Counts live in a hashed table of saturating u8 counters (no k-mer is stored): memory is
+//! fixed up front from the input size, and the rare collisions only inflate a count slightly,
+//! alike for every read.
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// k-mer length for coverage (LRBinner's choice): long enough that most 15-mers are unique
+/// in a bacterial genome.
+pub const COVERAGE_K: usize = 15;
+/// Histogram bins: counts 1, 2, …, BINS − 1 and "BINS or more".
+pub const COVERAGE_BINS: usize = 16;
+
+pub struct KmerCounts {
+    table: Vec<AtomicU8>,
+    shift: u32,
+}
+
+const CODE: [u8; 256] = {
+    let mut t = [4u8; 256];
+    t[b'A' as usize] = 0;
+    t[b'a' as usize] = 0;
+    t[b'C' as usize] = 1;
+    t[b'c' as usize] = 1;
+    t[b'G' as usize] = 2;
+    t[b'g' as usize] = 2;
+    t[b'T' as usize] = 3;
+    t[b't' as usize] = 3;
+    t
+};
+
+/// Calls `f` with the canonical 2-bit code of every 15-mer of ACGT bases in `seq`.
+#[inline]
+fn for_each_canonical(seq: &[u8], mut f: impl FnMut(u64)) {
+    let k = COVERAGE_K;
+    let mask = (1u64 << (2 * k)) - 1;
+    let (mut fw, mut rc, mut run) = (0u64, 0u64, 0usize);
+    for &b in seq {
+        let c = CODE[b as usize];
+        if c > 3 {
+            run = 0;
+            continue;
+        }
+        fw = ((fw << 2) | c as u64) & mask;
+        rc = (rc >> 2) | (((3 - c) as u64) << (2 * (k - 1)));
+        run += 1;
+        if run >= k {
+            f(fw.min(rc));
+        }
+    }
+}
+
+impl KmerCounts {
+    /// A table for about `expected_kmers` k-mers: four slots each keeps the chance that an
+    /// unrelated k-mer shares a slot near 15% (4 Mi to 1 Gi slots, 1 byte each).
+    pub fn new(expected_kmers: u64) -> Self {
+        let slots = (expected_kmers.saturating_mul(4))
+            .next_power_of_two()
+            .clamp(1 << 22, 1 << 30);
+        let bits = slots.trailing_zeros();
+        KmerCounts {
+            table: (0..slots).map(|_| AtomicU8::new(0)).collect(),
+            shift: 64 - bits,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, code: u64) -> usize {
+        // Fibonacci hashing: the top bits of a multiply by 2^64/φ spread 2-bit codes evenly.
+        (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Counts every 15-mer of `seq` (thread-safe; counters saturate at 255).
+    pub fn add(&self, seq: &[u8]) {
+        for_each_canonical(seq, |c| {
+            let cell = &self.table[self.slot(c)];
+            let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_add(1));
+        });
+    }
+
+    /// Writes the read's coverage histogram into `out` (len [`COVERAGE_BINS`]): the fraction of
+    /// its 15-mers seen once, twice, … in the whole sample (its own occurrence included).
+    pub fn histogram(&self, seq: &[u8], out: &mut [f32]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        let mut total = 0u32;
+        for_each_canonical(seq, |c| {
+            let n = self.table[self.slot(c)].load(Ordering::Relaxed) as usize;
+            out[n.clamp(1, COVERAGE_BINS) - 1] += 1.0;
+            total += 1;
+        });
+        let norm = 1.0 / total.max(1) as f32;
+        out.iter_mut().for_each(|v| *v *= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_kmers_raise_coverage() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut random_seq = |n: usize| {
+            (0..n)
+                .map(|_| b"ACGT"[rng.random_range(0..4)])
+                .collect::<Vec<u8>>()
+        };
+        let genome = random_seq(2000);
+        let other = random_seq(500);
+        let counts = KmerCounts::new(10_000);
+        // Three overlapping reads of the same region and one unrelated read.
+        for r in [
+            &genome[0..800],
+            &genome[100..900],
+            &genome[200..1000],
+            &other[..],
+        ] {
+            counts.add(r);
+        }
+        let mut h = vec![0f32; COVERAGE_BINS];
+        counts.histogram(&genome[200..800], &mut h);
+        // Every 15-mer of 200..800 lies in all three reads.
+        assert!(h[2] > 0.9, "{h:?}");
+        counts.histogram(&other, &mut h);
+        assert!(h[0] > 0.9, "{h:?}");
+        assert!((h.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn reverse_complement_counts_as_same_kmer() {
+        let s = b"ACGTTGCAAGGCTTAACCGGTATGCA";
+        let rc: Vec<u8> = s
+            .iter()
+            .rev()
+            .map(|&b| match b {
+                b'A' => b'T',
+                b'C' => b'G',
+                b'G' => b'C',
+                _ => b'A',
+            })
+            .collect();
+        let counts = KmerCounts::new(100);
+        counts.add(s);
+        counts.add(&rc);
+        let mut h = vec![0f32; COVERAGE_BINS];
+        counts.histogram(s, &mut h);
+        assert_eq!(h[1], 1.0, "{h:?}");
+    }
+}

@@ -1,0 +1,177 @@
+//! `binscape run` end to end on generated reads.
+mod common;
+use common::*;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+
+fn read_fasta_dir(dir: &Path) -> HashMap<String, Vec<(String, String)>> {
+    let mut files = HashMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut recs = Vec::new();
+        for block in text.split('>').skip(1) {
+            let mut lines = block.lines();
+            let header = lines.next().unwrap().to_string();
+            recs.push((header, lines.collect::<String>()));
+        }
+        files.insert(p.file_name().unwrap().to_string_lossy().into_owned(), recs);
+    }
+    files
+}
+
+#[test]
+fn run_writes_every_read_once_and_scores() {
+    let d = tmp();
+    let reads = synthetic_reads(60, 1);
+    let (fa, lab, out) = (
+        d.path().join("r.fa"),
+        d.path().join("l.tsv"),
+        out_dir(d.path()),
+    );
+    write_fasta(&fa, &reads);
+    write_labels(&lab, &reads);
+    let mut args = vec![
+        "run",
+        path_str(&fa),
+        "--labels",
+        path_str(&lab),
+        "--out",
+        path_str(&out),
+        "-q",
+    ];
+    args.extend_from_slice(FAST);
+    let o = binscape(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Every read exactly once over the bin files, with its full header and sequence.
+    let files = read_fasta_dir(&out.join("bins"));
+    assert!(files.contains_key("unbinned.fasta"));
+    let by_id: HashMap<&str, &Vec<u8>> = reads.iter().map(|r| (r.0.as_str(), &r.2)).collect();
+    let mut seen = HashSet::new();
+    for recs in files.values() {
+        for (header, seq) in recs {
+            assert!(header.ends_with(" some description"), "{header}");
+            let id = header.split(' ').next().unwrap();
+            assert!(seen.insert(id.to_string()), "{id} exported twice");
+            assert_eq!(seq.as_bytes(), by_id[id].as_slice());
+        }
+    }
+    assert_eq!(seen.len(), reads.len());
+
+    // assignments.tsv names every read and agrees with the files.
+    let tsv = std::fs::read_to_string(out.join("assignments.tsv")).unwrap();
+    let mut lines = tsv.lines();
+    assert_eq!(lines.next(), Some("read_id\tbin\tx\ty"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), reads.len());
+    for r in &rows {
+        let file = format!("{}.fasta", r[1]);
+        assert!(
+            files[&file]
+                .iter()
+                .any(|(h, _)| h.starts_with(&format!("{} ", r[0]))),
+            "{} not in {file}",
+            r[0]
+        );
+        assert!(
+            r[2].parse::<f32>().unwrap().is_finite() && r[3].parse::<f32>().unwrap().is_finite()
+        );
+    }
+
+    // Three well separated genomes: the report scores the bins.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["reads"], 180);
+    let ari = report["scores"]["ari"].as_f64().unwrap();
+    assert!(ari > 0.8, "ARI {ari}");
+    assert!(report["bins"].as_u64().unwrap() >= 3);
+    let loss = std::fs::read_to_string(out.join("loss.tsv")).unwrap();
+    assert_eq!(loss.lines().next(), Some("step\tepoch\trl\tkld\ttotal"));
+    assert_eq!(loss.lines().count(), 1 + 8 * 3); // 8 epochs × ceil(180 / 64) batches
+    // No temporary files left behind.
+    for e in std::fs::read_dir(&out).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "left {name}");
+    }
+}
+
+#[test]
+fn same_seed_same_assignments_and_settings_replay() {
+    let d = tmp();
+    let reads = synthetic_reads(40, 2);
+    let fa = d.path().join("r.fa");
+    write_fasta(&fa, &reads);
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
+        args.extend_from_slice(extra);
+        let o = binscape(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read_to_string(out.join("assignments.tsv")).unwrap()
+    };
+    let (a, b, c) = (d.path().join("a"), d.path().join("b"), d.path().join("c"));
+    let first = run(&a, FAST);
+    assert_eq!(first, run(&b, FAST), "two runs with the same seed differ");
+    // Replaying the saved settings reproduces the run.
+    let settings = a.join("settings.json");
+    assert_eq!(first, run(&c, &["--settings", path_str(&settings)]));
+    let mut other = FAST.to_vec();
+    other.extend_from_slice(&["--seed", "9"]);
+    assert_ne!(
+        first,
+        run(&d.path().join("e"), &other),
+        "the seed has no effect"
+    );
+}
+
+#[test]
+fn gzipped_fastq_is_read() {
+    let d = tmp();
+    let reads = synthetic_reads(30, 3);
+    let gz = d.path().join("r.fq.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    for (id, _, seq) in &reads {
+        write!(
+            enc,
+            "@{id}\n{}\n+\n{}\n",
+            String::from_utf8_lossy(seq),
+            "I".repeat(seq.len())
+        )
+        .unwrap();
+    }
+    enc.finish().unwrap();
+    let out = out_dir(d.path());
+    let mut args = vec!["run", path_str(&gz), "--out", path_str(&out), "-q"];
+    args.extend_from_slice(FAST);
+    let o = binscape(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["reads"], 90);
+}
+
+#[test]
+fn demo_runs() {
+    let d = tmp();
+    let out = out_dir(d.path());
+    let o = binscape(&[
+        "run",
+        "--demo",
+        "--out",
+        path_str(&out),
+        "-q",
+        "--epochs",
+        "5",
+        "--umap-epochs",
+        "50",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["reads"], 1200);
+    assert!(report["scores"]["ari"].as_f64().is_some());
+}
