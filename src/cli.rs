@@ -101,7 +101,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     if !a.quiet {
         eprintln!(
-            "{n} reads, {} bases, N50 {} bp, {} k-mer dims",
+            "{n} reads, {} bases, N50 {} bp, {} feature dims",
             index.total_bases(),
             index.n50(None),
             loaded.features.cols

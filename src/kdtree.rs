@@ -32,7 +32,7 @@ pub struct KdTree<'a> {
 
 impl<'a> KdTree<'a> {
     pub fn new(data: &'a [f32], dim: usize) -> Self {
-        assert!(dim > 0 && data.len() % dim == 0);
+        assert!(dim > 0 && data.len().is_multiple_of(dim));
         let n = data.len() / dim;
         let mut t = KdTree {
             data,

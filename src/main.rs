@@ -85,7 +85,7 @@ struct SettingsArgs {
     #[arg(long)]
     w_rl: Option<f64>,
     /// Weight of the KL divergence: higher pulls the latent toward N(0,1), merging close bins
-    /// [default: 0.001]
+    /// [default: 0.01]
     #[arg(long)]
     w_kld: Option<f64>,
     /// Latent dimensions [default: 8]

@@ -75,7 +75,7 @@ impl Default for Settings {
             batch_size: 1024,
             learning_rate: 1e-3,
             w_rl: 1.0,
-            w_kld: 1e-3,
+            w_kld: 0.01,
             latent: 8,
             hidden: vec![128, 64],
             seed: 42,

@@ -60,7 +60,7 @@ fn agrees_with_hdbscan_crate() {
         let n_theirs = theirs
             .iter()
             .filter(|&&l| l >= 0)
-            .map(|&l| l)
+            .copied()
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         // With min_samples 3 many mutual-reachability weights tie, and the order of equal merges

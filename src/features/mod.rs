@@ -52,19 +52,18 @@ impl KmerTable {
             }
             y
         };
-        // Canonical codes in ascending order get consecutive slots.
-        let mut slot = vec![u32::MAX; n];
+        // Canonical codes in ascending order get consecutive slots; a non-canonical code's
+        // partner is smaller, so its slot is already known.
+        let mut slot: Vec<u32> = Vec::with_capacity(n);
         let mut next = 0u32;
         for x in 0..n {
             let c = x.min(rc(x));
             if c == x {
-                slot[x] = next;
+                slot.push(next);
                 next += 1;
+            } else {
+                slot.push(slot[c]);
             }
-        }
-        for x in 0..n {
-            let c = x.min(rc(x));
-            slot[x] = slot[c];
         }
         KmerTable {
             k,

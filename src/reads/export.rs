@@ -77,7 +77,7 @@ pub fn export_fasta(
                 })();
                 res.map_err(|e| Error::write(&groups[*g], e))?;
                 done += 1;
-                if done % 1024 == 0 {
+                if done.is_multiple_of(1024) {
                     progress.set(done);
                 }
             }
