@@ -133,16 +133,7 @@ mod tests {
     #[test]
     fn reverse_complement_counts_as_same_kmer() {
         let s = b"ACGTTGCAAGGCTTAACCGGTATGCA";
-        let rc: Vec<u8> = s
-            .iter()
-            .rev()
-            .map(|&b| match b {
-                b'A' => b'T',
-                b'C' => b'G',
-                b'G' => b'C',
-                _ => b'A',
-            })
-            .collect();
+        let rc = crate::features::tests::reverse_complement(s);
         let counts = KmerCounts::new(100);
         counts.add(s);
         counts.add(&rc);

@@ -203,8 +203,21 @@ impl Matrix {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Reverse complement of an ACGT sequence.
+    pub(crate) fn reverse_complement(s: &[u8]) -> Vec<u8> {
+        s.iter()
+            .rev()
+            .map(|&b| match b {
+                b'A' => b'T',
+                b'C' => b'G',
+                b'G' => b'C',
+                _ => b'A',
+            })
+            .collect()
+    }
 
     #[test]
     fn dims_match_seq2vec() {
@@ -234,16 +247,7 @@ mod tests {
     fn reverse_complement_gives_same_vector() {
         let t = KmerTable::new(4);
         let s = b"ACGGTTACGATCGATTTGACCAGT";
-        let rc: Vec<u8> = s
-            .iter()
-            .rev()
-            .map(|&b| match b {
-                b'A' => b'T',
-                b'C' => b'G',
-                b'G' => b'C',
-                _ => b'A',
-            })
-            .collect();
+        let rc = reverse_complement(s);
         let (mut a, mut b) = (vec![0f32; 136], vec![0f32; 136]);
         t.composition(s, &mut a);
         t.composition(&rc, &mut b);
