@@ -439,16 +439,17 @@ pub fn write_tables(
         }
         Ok(())
     })?;
-    let json = |v: &dyn erased::Json, name: &str| -> Result<()> {
-        let p = dir.join(name);
-        let text = v.to_json();
-        write_atomically(&p, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|e| Error::write(&p, e))
-        })
-    };
-    json(s, "settings.json")?;
-    json(report, "report.json")
+    write_json(&dir.join("settings.json"), s)?;
+    write_json(&dir.join("report.json"), report)
+}
+
+/// Pretty JSON of `v`, written atomically.
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Error::write(path, e.into()))? + "\n";
+    write_atomically(path, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::write(path, e))
+    })
 }
 
 /// Writes `m` as a TSV with the read ids in the first column (`read_id  z1  z2 …`).
@@ -463,16 +464,4 @@ pub fn write_matrix(path: &Path, index: &ReadIndex, m: &Matrix) -> Result<()> {
         }
         Ok(())
     })
-}
-
-mod erased {
-    /// Pretty JSON of any serialisable value, behind a trait object.
-    pub trait Json {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
-        }
-    }
 }

@@ -47,11 +47,8 @@ pub fn export_fasta(
     progress: &Progress,
 ) -> Result<()> {
     assert_eq!(group_of.len(), index.len());
-    // Record number -> group, so skipped records (not rows) are passed over.
-    let mut by_record = vec![None; index.records.last().map(|&r| r as usize + 1).unwrap_or(0)];
-    for (row, &g) in group_of.iter().enumerate() {
-        by_record[index.records[row] as usize] = g;
-    }
+    // Record number -> row, so skipped records (not rows) are passed over.
+    let row_of_record = index.row_of_record();
     let tmps: Vec<PathBuf> = groups.iter().map(|p| tmp_name(p)).collect();
     let result = (|| {
         let mut writers = Vec::with_capacity(groups.len());
@@ -63,8 +60,13 @@ pub fn export_fasta(
         progress.start("exporting FASTA", total.max(1));
         let mut done = 0u64;
         for_each_record(&index.path, progress, |rec, header, seq| {
-            if let Some(Some(g)) = by_record.get(rec as usize) {
-                let w = &mut writers[*g];
+            let group = row_of_record
+                .get(rec as usize)
+                .copied()
+                .flatten()
+                .and_then(|r| group_of[r as usize]);
+            if let Some(g) = group {
+                let w = &mut writers[g];
                 let res = (|| {
                     w.write_all(b">")?;
                     w.write_all(header)?;
@@ -75,7 +77,7 @@ pub fn export_fasta(
                     }
                     Ok::<_, std::io::Error>(())
                 })();
-                res.map_err(|e| Error::write(&groups[*g], e))?;
+                res.map_err(|e| Error::write(&groups[g], e))?;
                 done += 1;
                 if done.is_multiple_of(1024) {
                     progress.set(done);

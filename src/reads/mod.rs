@@ -41,6 +41,16 @@ impl ReadIndex {
     pub fn total_bases(&self) -> u64 {
         self.lengths.iter().map(|&l| l as u64).sum()
     }
+    /// Record number in the file -> row, `None` for records that were left out (skipped).
+    pub fn row_of_record(&self) -> Vec<Option<u32>> {
+        let n_records = self.records.last().map(|&r| r as usize + 1).unwrap_or(0);
+        let mut rows = vec![None; n_records];
+        for (row, &r) in self.records.iter().enumerate() {
+            rows[r as usize] = Some(row as u32);
+        }
+        rows
+    }
+
     /// Length N50 over `rows` (or all reads when `None`).
     pub fn n50(&self, rows: Option<&[usize]>) -> u32 {
         let mut l: Vec<u32> = match rows {
@@ -269,11 +279,7 @@ fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) ->
     let n = index.len();
     progress.start("k-mer coverage histograms", n as u64);
     let mut out = vec![0f32; n * COVERAGE_BINS];
-    let n_records = index.records.last().map(|&r| r as usize + 1).unwrap_or(0);
-    let mut row_of_record = vec![u32::MAX; n_records];
-    for (row, &r) in index.records.iter().enumerate() {
-        row_of_record[r as usize] = row as u32;
-    }
+    let row_of_record = index.row_of_record();
     let mut batch: Vec<(u32, Vec<u8>)> = Vec::new();
     let (mut bases, mut done) = (0usize, 0u64);
     let flush = |batch: &mut Vec<(u32, Vec<u8>)>, out: &mut [f32]| {
@@ -291,7 +297,7 @@ fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) ->
         }
     };
     for_each_record(&index.path, progress, |rec, _, seq| {
-        if let Some(&row) = row_of_record.get(rec as usize).filter(|&&r| r != u32::MAX) {
+        if let Some(&Some(row)) = row_of_record.get(rec as usize) {
             bases += seq.len();
             batch.push((row, seq.to_vec()));
             done += 1;
