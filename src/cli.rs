@@ -1,5 +1,5 @@
 //! `binscape run`: the headless pipeline, with indicatif progress, writing bins and tables.
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use binscape::cluster::Clustering;
 use binscape::features::Matrix;
 use binscape::metrics::score;
@@ -8,7 +8,7 @@ use binscape::pipeline::{self, LossRow, MapInput, Report, RunResult, Settings};
 use binscape::reads;
 use binscape::{Error, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -233,25 +233,4 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The bundled demo reads and labels, unpacked once into the temp folder (export re-reads the
-/// reads file, so it must exist on disk).
-pub fn demo_files() -> Result<(PathBuf, PathBuf)> {
-    const READS: &[u8] = include_bytes!("../assets/demo.fasta.gz");
-    const LABELS: &[u8] = include_bytes!("../assets/demo.labels.tsv");
-    let dir = std::env::temp_dir().join(format!("binscape-demo-{}", env!("CARGO_PKG_VERSION")));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (r, l) = (dir.join("demo.fasta.gz"), dir.join("demo.labels.tsv"));
-    for (p, bytes) in [(&r, READS), (&l, LABELS)] {
-        if std::fs::read(p).map(|b| b != bytes).unwrap_or(true) {
-            reads::write_atomically(p, |w| {
-                std::io::Write::write_all(w, bytes).map_err(|e| Error::write(p, e))
-            })?;
-        }
-    }
-    if !r.exists() {
-        bail!("demo reads missing at {}", r.display());
-    }
-    Ok((r, l))
 }

@@ -1,9 +1,12 @@
 //! binscape: metagenomic read binning by k-mer composition, a VAE latent, a UMAP map and HDBSCAN.
-//! The stages here are pure and GUI-free; the CLI (`binscape run`) and the explorer drive them.
+//! The stages are pure and GUI-free; the CLI (`binscape run`) and the explorer (`gui`) are thin
+//! drivers over them.
+pub mod bins;
 pub mod cluster;
 pub mod embed;
 pub mod error;
 pub mod features;
+pub mod gui;
 pub mod kdtree;
 pub mod metrics;
 pub mod model;

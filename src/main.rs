@@ -1,7 +1,7 @@
 //! binscape: `binscape run READS --out DIR` bins reads headless.
 mod cli;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use binscape::Settings;
 use binscape::pipeline::{ClusterOn, MapInput};
 use clap::{Args, Parser, Subcommand};
@@ -13,9 +13,23 @@ use std::path::PathBuf;
     version,
     about = "Bin metagenomic long reads by k-mer composition: VAE latent, UMAP map, HDBSCAN bins"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Reads to open in the explorer: FASTQ or FASTA, plain or gzipped.
+    reads: Option<PathBuf>,
+    /// Ground-truth labels TSV to open with the reads.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Open the explorer on the bundled demo reads and labels.
+    #[arg(long, conflicts_with = "reads")]
+    demo: bool,
+    /// Start training as soon as the reads are in.
+    #[arg(long)]
+    train: bool,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +108,10 @@ struct SettingsArgs {
     /// Hidden layer sizes of the encoder (the decoder mirrors them), comma separated [default: 128,64]
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
+    /// Log-variance head: softplus (the seed method; posterior sd at least 1) or linear (the
+    /// encoder may be more certain, keeping finer differences between close genomes)
+    #[arg(long, value_enum)]
+    logvar: Option<binscape::model::LogVar>,
     /// Random seed for weights, batches, noise and the layout: same seed, same bins [default: 42]
     #[arg(long)]
     seed: Option<u64>,
@@ -138,6 +156,7 @@ impl SettingsArgs {
             w_kld,
             latent,
             hidden,
+            logvar,
             seed,
             n_neighbors,
             min_dist,
@@ -162,7 +181,7 @@ fn main() -> Result<()> {
         Some(Command::Run(r)) => {
             let settings = r.settings.resolve()?;
             let (reads, labels) = if r.demo {
-                let (a, b) = cli::demo_files()?;
+                let (a, b) = binscape::reads::demo_files()?;
                 (a, Some(r.labels.clone().unwrap_or(b)))
             } else {
                 (r.reads.clone().unwrap_or_default(), r.labels.clone())
@@ -176,8 +195,20 @@ fn main() -> Result<()> {
                 save_latent: r.save_latent,
             })
         }
-        None => bail!(
-            "the explorer GUI is not built yet; use `binscape run READS --out DIR` (see --help)"
-        ),
+        None => {
+            let settings = cli.settings.resolve()?;
+            let (reads, labels) = if cli.demo {
+                let (a, b) = binscape::reads::demo_files()?;
+                (Some(a), Some(cli.labels.unwrap_or(b)))
+            } else {
+                (cli.reads, cli.labels)
+            };
+            binscape::gui::run(binscape::gui::Startup {
+                reads,
+                labels,
+                settings,
+                train: cli.train,
+            })
+        }
     }
 }

@@ -5,7 +5,7 @@ use crate::embed::{UmapParams, umap};
 use crate::error::{Error, Result};
 use crate::features::{MAX_K, MIN_K, Matrix};
 use crate::metrics::Scores;
-use crate::model::{TrainConfig, TrainEvent, Trainer};
+use crate::model::{LogVar, TrainConfig, TrainEvent, Trainer};
 use crate::reads::{ReadIndex, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -53,6 +53,8 @@ pub struct Settings {
     pub w_kld: f64,
     pub latent: usize,
     pub hidden: Vec<usize>,
+    /// Squashing of the encoder's log-variance (the seed uses softplus).
+    pub logvar: LogVar,
     pub seed: u64,
     pub n_neighbors: usize,
     pub min_dist: f32,
@@ -78,6 +80,7 @@ impl Default for Settings {
             w_kld: 0.01,
             latent: 8,
             hidden: vec![128, 64],
+            logvar: LogVar::Softplus,
             seed: 42,
             n_neighbors: 15,
             min_dist: 0.1,
@@ -157,6 +160,7 @@ impl Settings {
             w_kld: self.w_kld,
             latent: self.latent,
             hidden: self.hidden.clone(),
+            logvar: self.logvar,
             seed: self.seed,
         }
     }
@@ -408,23 +412,12 @@ pub fn write_tables(
     s: &Settings,
     report: &Report,
 ) -> Result<()> {
-    write_atomically(&dir.join("assignments.tsv"), |w| {
-        let p = dir.join("assignments.tsv");
-        let io = |e| Error::write(&p, e);
-        writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
-        for i in 0..index.len() {
-            writeln!(
-                w,
-                "{}\t{}\t{}\t{}",
-                index.ids[i],
-                bin_name(r.clustering.labels[i]),
-                r.map.data[2 * i],
-                r.map.data[2 * i + 1]
-            )
-            .map_err(io)?;
-        }
-        Ok(())
-    })?;
+    write_assignments(
+        &dir.join("assignments.tsv"),
+        index,
+        &r.clustering.labels,
+        &r.map,
+    )?;
     write_atomically(&dir.join("loss.tsv"), |w| {
         let p = dir.join("loss.tsv");
         let io = |e| Error::write(&p, e);
@@ -441,6 +434,31 @@ pub fn write_tables(
     })?;
     write_json(&dir.join("settings.json"), s)?;
     write_json(&dir.join("report.json"), report)
+}
+
+/// Writes `read_id  bin  x  y` for every read (the map is n × 2), atomically.
+pub fn write_assignments(
+    path: &Path,
+    index: &ReadIndex,
+    labels: &[i32],
+    map: &Matrix,
+) -> Result<()> {
+    write_atomically(path, |w| {
+        let io = |e| Error::write(path, e);
+        writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
+        for i in 0..index.len() {
+            writeln!(
+                w,
+                "{}\t{}\t{}\t{}",
+                index.ids[i],
+                bin_name(labels[i]),
+                map.data[2 * i],
+                map.data[2 * i + 1]
+            )
+            .map_err(io)?;
+        }
+        Ok(())
+    })
 }
 
 /// Pretty JSON of `v`, written atomically.

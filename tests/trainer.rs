@@ -22,6 +22,7 @@ fn cfg(epochs: usize) -> TrainConfig {
         w_kld: 0.01,
         latent: 4,
         hidden: vec![16, 8],
+        logvar: binscape::model::LogVar::Softplus,
         seed: 3,
     }
 }

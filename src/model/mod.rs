@@ -17,6 +17,17 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+/// How the encoder's log-variance head is squashed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogVar {
+    /// The seed method: softplus, so logvar >= 0 and the posterior noise has sd >= 1.
+    #[default]
+    Softplus,
+    /// Unconstrained: the encoder may make the posterior narrower than the prior.
+    Linear,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -26,6 +37,7 @@ pub struct TrainConfig {
     pub w_kld: f64,
     pub latent: usize,
     pub hidden: Vec<usize>,
+    pub logvar: LogVar,
     pub seed: u64,
 }
 
@@ -152,7 +164,7 @@ fn train(
     let x = features.scaled_to_unit(crate::pipeline::SCALE_CLIP);
     let (n, d) = (x.rows, x.cols);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let model = Vae::new(d, &cfg.hidden, cfg.latent, &mut rng, &dev).map_err(err)?;
+    let model = Vae::new(d, &cfg.hidden, cfg.latent, cfg.logvar, &mut rng, &dev).map_err(err)?;
     let params = ParamsAdamW {
         lr: cfg.learning_rate,
         weight_decay: 0.0,

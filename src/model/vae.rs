@@ -5,6 +5,8 @@ use candle_nn::{Linear, Module};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::LogVar;
+
 /// One fully connected layer whose parameters are trainable `Var`s.
 struct Dense {
     w: Var,
@@ -44,6 +46,7 @@ pub struct Vae {
     mu: Dense,
     logvar: Dense,
     dec: Vec<Dense>,
+    logvar_kind: LogVar,
     pub latent: usize,
     pub dims: usize,
 }
@@ -59,6 +62,7 @@ impl Vae {
         dims: usize,
         hidden: &[usize],
         latent: usize,
+        logvar_kind: LogVar,
         rng: &mut ChaCha8Rng,
         dev: &Device,
     ) -> candle_core::Result<Self> {
@@ -82,6 +86,7 @@ impl Vae {
             mu,
             logvar,
             dec,
+            logvar_kind,
             latent,
             dims,
         })
@@ -107,7 +112,12 @@ impl Vae {
         for l in &self.enc {
             h = l.forward(&h)?.relu()?;
         }
-        Ok((self.mu.forward(&h)?, softplus(&self.logvar.forward(&h)?)?))
+        let lv = self.logvar.forward(&h)?;
+        let lv = match self.logvar_kind {
+            LogVar::Softplus => softplus(&lv)?,
+            LogVar::Linear => lv,
+        };
+        Ok((self.mu.forward(&h)?, lv))
     }
 
     fn decode(&self, z: &Tensor) -> candle_core::Result<Tensor> {

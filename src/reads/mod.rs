@@ -332,3 +332,21 @@ pub(crate) fn for_each_record(
     }
     Ok(())
 }
+
+/// The bundled demo reads and labels (a slice of the dev set), unpacked once into the temp
+/// folder: export re-reads the reads file, so it must exist on disk.
+pub fn demo_files() -> Result<(PathBuf, PathBuf)> {
+    const READS: &[u8] = include_bytes!("../../assets/demo.fasta.gz");
+    const LABELS: &[u8] = include_bytes!("../../assets/demo.labels.tsv");
+    let dir = std::env::temp_dir().join(format!("binscape-demo-{}", env!("CARGO_PKG_VERSION")));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let (r, l) = (dir.join("demo.fasta.gz"), dir.join("demo.labels.tsv"));
+    for (p, bytes) in [(&r, READS), (&l, LABELS)] {
+        if std::fs::read(p).map(|b| b != bytes).unwrap_or(true) {
+            write_atomically(p, |w| {
+                std::io::Write::write_all(w, bytes).map_err(|e| Error::write(p, e))
+            })?;
+        }
+    }
+    Ok((r, l))
+}

@@ -1,0 +1,102 @@
+//! Per-bin summaries (the explorer's bins table, `bins.tsv`): size, bases, length, GC, N50 and,
+//! with ground truth, the majority label and its share.
+use crate::reads::{Labels, ReadIndex, n50};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinSummary {
+    /// Cluster id, or [`crate::cluster::NOISE`] for the unbinned reads.
+    pub label: i32,
+    pub reads: usize,
+    pub bases: u64,
+    pub mean_length: f64,
+    /// Length-weighted GC fraction (0..1) of the bin's bases.
+    pub gc: f64,
+    pub n50: u32,
+    /// Most common true label and the fraction of the bin's labelled reads that carry it.
+    pub majority: Option<(String, f64)>,
+}
+
+/// One summary per cluster `0..n_clusters`, then one for the unbinned reads when there are any.
+pub fn summarize(
+    index: &ReadIndex,
+    labels: &[i32],
+    n_clusters: usize,
+    truth: Option<&Labels>,
+) -> Vec<BinSummary> {
+    let groups = n_clusters + 1;
+    let group = |l: i32| if l < 0 { n_clusters } else { l as usize };
+    let mut lengths: Vec<Vec<u32>> = vec![Vec::new(); groups];
+    let mut gc_bases = vec![0f64; groups];
+    let n_names = truth.map_or(0, |t| t.names.len());
+    let mut counts = vec![vec![0usize; n_names]; groups];
+    for (i, &l) in labels.iter().enumerate() {
+        let g = group(l);
+        lengths[g].push(index.lengths[i]);
+        gc_bases[g] += index.gc[i] as f64 * index.lengths[i] as f64;
+        if let Some(Some(c)) = truth.map(|t| t.codes[i]) {
+            counts[g][c as usize] += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(groups);
+    for g in 0..groups {
+        let reads = lengths[g].len();
+        if g == n_clusters && reads == 0 {
+            break;
+        }
+        let bases: u64 = lengths[g].iter().map(|&x| x as u64).sum();
+        let labelled: usize = counts[g].iter().sum();
+        let majority = truth.and_then(|t| {
+            let (best, &count) = counts[g].iter().enumerate().max_by_key(|&(_, c)| *c)?;
+            (labelled > 0).then(|| (t.names[best].clone(), count as f64 / labelled as f64))
+        });
+        out.push(BinSummary {
+            label: if g == n_clusters { -1 } else { g as i32 },
+            reads,
+            bases,
+            mean_length: if reads > 0 {
+                bases as f64 / reads as f64
+            } else {
+                0.0
+            },
+            gc: if bases > 0 {
+                gc_bases[g] / bases as f64
+            } else {
+                0.0
+            },
+            n50: n50(&mut lengths[g]),
+            majority,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_lengths_gc_and_majority_per_bin() {
+        let index = ReadIndex {
+            ids: (0..5).map(|i| format!("r{i}")).collect(),
+            lengths: vec![100, 300, 200, 50, 1000],
+            gc: vec![0.5, 0.3, 0.6, 0.4, 0.5],
+            ..Default::default()
+        };
+        let truth = Labels {
+            names: vec!["a".into(), "b".into()],
+            codes: vec![Some(0), Some(0), Some(1), None, Some(1)],
+            ..Default::default()
+        };
+        let s = summarize(&index, &[0, 0, 1, 1, -1], 2, Some(&truth));
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].reads, s[0].bases, s[0].n50), (2, 400, 300));
+        assert!((s[0].gc - (50.0 + 90.0) / 400.0).abs() < 1e-6);
+        assert_eq!(s[0].majority, Some(("a".into(), 1.0)));
+        // Bin 1: one labelled read (b) and one unlabelled: purity over the labelled only.
+        assert_eq!(s[1].majority, Some(("b".into(), 1.0)));
+        assert!((s[1].mean_length - 125.0).abs() < 1e-9);
+        assert_eq!((s[2].label, s[2].reads), (-1, 1));
+        // No unbinned reads: no unbinned row.
+        assert_eq!(summarize(&index, &[0, 0, 0, 1, 1], 2, None).len(), 2);
+    }
+}

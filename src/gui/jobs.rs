@@ -1,0 +1,219 @@
+//! Work off the UI thread: each job runs on its own thread with a [`Progress`] (shown as a bar,
+//! cancellable) and sends one [`Outcome`] back over a crossbeam channel, then wakes the UI.
+use crate::Result;
+use crate::bins::{BinSummary, summarize};
+use crate::cluster::{Clustering, Hierarchy};
+use crate::features::Matrix;
+use crate::metrics::{Scores, score};
+use crate::pipeline::{self, Progress, Settings};
+use crate::reads::{Labels, LoadedReads, ReadIndex};
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a file dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pick {
+    Reads,
+    Labels,
+    SaveFasta,
+    SaveTsv,
+}
+
+/// File dialogs, behind a trait so tests inject paths instead of opening a real dialog.
+pub trait Dialogs: Send + Sync {
+    /// Blocks until the user picks (runs on a job thread, never the UI thread).
+    fn pick(&self, purpose: Pick, suggested_name: &str) -> Option<PathBuf>;
+}
+
+/// The desktop's own dialogs (xdg portal, or zenity) through rfd.
+pub struct NativeDialogs;
+
+impl Dialogs for NativeDialogs {
+    fn pick(&self, purpose: Pick, suggested_name: &str) -> Option<PathBuf> {
+        let d = rfd::FileDialog::new();
+        match purpose {
+            Pick::Reads => d
+                .set_title("Open reads")
+                .add_filter(
+                    "Reads (FASTQ/FASTA, gz)",
+                    &["fastq", "fq", "fasta", "fa", "fna", "gz"],
+                )
+                .add_filter("All files", &["*"])
+                .pick_file(),
+            Pick::Labels => d
+                .set_title("Open ground-truth labels")
+                .add_filter("Labels (TSV)", &["tsv", "txt"])
+                .add_filter("All files", &["*"])
+                .pick_file(),
+            Pick::SaveFasta => d
+                .set_title("Export selected reads")
+                .set_file_name(suggested_name)
+                .add_filter("FASTA", &["fasta", "fa"])
+                .save_file(),
+            Pick::SaveTsv => d
+                .set_title("Export bin assignments")
+                .set_file_name(suggested_name)
+                .add_filter("TSV", &["tsv"])
+                .save_file(),
+        }
+    }
+}
+
+/// One cut of the hierarchy with what the bins table and the scores need.
+#[derive(Clone, Debug)]
+pub struct Cut {
+    pub min_cluster_size: usize,
+    pub clustering: Clustering,
+    pub bins: Vec<BinSummary>,
+    pub scores: Option<Scores>,
+}
+
+impl Cut {
+    pub fn make(h: &Hierarchy, mcs: usize, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
+        let clustering = h.cut(mcs);
+        let bins = summarize(index, &clustering.labels, clustering.n_clusters, labels);
+        let scores = labels.map(|l| score(&clustering.labels, &l.codes));
+        Cut {
+            min_cluster_size: mcs,
+            clustering,
+            bins,
+            scores,
+        }
+    }
+}
+
+/// A finished map: the 2-D layout and the hierarchy over the points clustered.
+pub struct Mapped {
+    pub xy: Vec<f32>,
+    pub points: Arc<Matrix>,
+    pub hierarchy: Arc<Hierarchy>,
+    pub cut: Cut,
+}
+
+pub enum Outcome {
+    Loaded(PathBuf, Result<LoadedReads>),
+    Labels(PathBuf, Result<Labels>),
+    Mapped(Result<Mapped>),
+    /// A new cut, or a new hierarchy (min samples) and its cut.
+    Clustered(Result<(Option<Arc<Hierarchy>>, Cut)>),
+    Exported(Result<String>),
+    Picked(Pick, Option<PathBuf>),
+}
+
+/// A job's result, tagged with the job and with the dataset generation it was started for (a
+/// result for reads that were since replaced is dropped).
+pub struct Done {
+    pub id: u64,
+    pub data_generation: u64,
+    pub outcome: Outcome,
+}
+
+pub struct Running {
+    pub id: u64,
+    pub name: String,
+    pub progress: Progress,
+    /// Jobs of the same kind replace each other (a newer cut supersedes an older one).
+    pub kind: &'static str,
+}
+
+pub struct Jobs {
+    tx: Sender<Done>,
+    rx: Receiver<Done>,
+    pub running: Vec<Running>,
+    next_id: u64,
+    pub ctx: Option<egui::Context>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        let (tx, rx) = unbounded();
+        Jobs {
+            tx,
+            rx,
+            running: Vec::new(),
+            next_id: 1,
+            ctx: None,
+        }
+    }
+}
+
+impl Jobs {
+    /// Runs `work` on a new thread; a running job of the same `kind` is cancelled first.
+    pub fn spawn(
+        &mut self,
+        kind: &'static str,
+        name: impl Into<String>,
+        data_generation: u64,
+        work: impl FnOnce(&Progress) -> Outcome + Send + 'static,
+    ) -> u64 {
+        for r in self.running.iter().filter(|r| r.kind == kind) {
+            r.progress.cancel();
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let progress = Progress::default();
+        self.running.push(Running {
+            id,
+            name: name.into(),
+            progress: progress.clone(),
+            kind,
+        });
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        std::thread::Builder::new()
+            .name(format!("binscape-{kind}"))
+            .spawn(move || {
+                let outcome = work(&progress);
+                let _ = tx.send(Done {
+                    id,
+                    data_generation,
+                    outcome,
+                });
+                if let Some(c) = ctx {
+                    c.request_repaint();
+                }
+            })
+            .expect("spawning a job thread");
+        id
+    }
+
+    /// Results that arrived since the last call; finished jobs leave the running list.
+    pub fn poll(&mut self) -> Vec<Done> {
+        let done: Vec<Done> = self.rx.try_iter().collect();
+        self.running.retain(|r| !done.iter().any(|d| d.id == r.id));
+        done
+    }
+
+    pub fn is_running(&self, kind: &str) -> bool {
+        self.running.iter().any(|r| r.kind == kind)
+    }
+
+    pub fn cancel_all(&self) {
+        for r in &self.running {
+            r.progress.cancel();
+        }
+    }
+}
+
+/// The map job: 2-D layout of `input`, the hierarchy of the points to cluster, the first cut.
+pub fn map_and_cluster(
+    input: Arc<Matrix>,
+    s: &Settings,
+    mcs: usize,
+    index: &ReadIndex,
+    labels: Option<&Labels>,
+    progress: &Progress,
+) -> Result<Mapped> {
+    let xy = pipeline::project(&input, s, progress)?;
+    let map = Matrix::new(input.rows, 2, xy);
+    let points = Arc::new(pipeline::cluster_points(s, &map, &input).clone());
+    let hierarchy = Arc::new(pipeline::cluster_hierarchy(&points, s, progress)?);
+    let cut = Cut::make(&hierarchy, mcs, index, labels);
+    Ok(Mapped {
+        xy: map.data,
+        points,
+        hierarchy,
+        cut,
+    })
+}

@@ -1,0 +1,547 @@
+//! The read map: a spatial grid for hover and selection, a density raster for many points, real
+//! egui_plot points when few are in view, and box/lasso selection.
+//!
+//! egui_plot `Points` costs ≈300 ms CPU per frame at 1 M points (DESIGN.md), so beyond
+//! [`POINTS_LIMIT`] visible reads the map is drawn as one texture rasterised here, rebuilt only
+//! when the view, the colours or the size change.
+use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
+use egui_plot::{Plot, PlotImage, PlotPoint, PlotPoints, Points, Polygon};
+
+/// Above this many reads in view the map is a raster, below it real points.
+pub const POINTS_LIMIT: usize = 20_000;
+
+/// Uniform grid over the map: reads sorted by cell (CSR), for hover, box and lasso in time
+/// proportional to the reads near the query rather than all reads.
+#[derive(Clone, Debug, Default)]
+pub struct Grid {
+    x0: f32,
+    y0: f32,
+    cell: f32,
+    nx: usize,
+    ny: usize,
+    start: Vec<u32>,
+    items: Vec<u32>,
+    /// Extent of the reads: min x, min y, max x, max y.
+    pub bounds: [f32; 4],
+}
+
+impl Grid {
+    /// `xy` is n × 2 row-major.
+    pub fn build(xy: &[f32]) -> Grid {
+        let n = xy.len() / 2;
+        if n == 0 {
+            return Grid::default();
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in xy.chunks_exact(2) {
+            x0 = x0.min(p[0]);
+            x1 = x1.max(p[0]);
+            y0 = y0.min(p[1]);
+            y1 = y1.max(p[1]);
+        }
+        // About 4 reads per cell, at most 1024 cells a side.
+        let side = ((n as f64 / 4.0).sqrt().ceil() as usize).clamp(1, 1024);
+        let cell = ((x1 - x0).max(y1 - y0) / side as f32).max(1e-6);
+        let nx = (((x1 - x0) / cell) as usize + 1).min(side + 1);
+        let ny = (((y1 - y0) / cell) as usize + 1).min(side + 1);
+        let mut g = Grid {
+            x0,
+            y0,
+            cell,
+            nx,
+            ny,
+            start: vec![0; nx * ny + 1],
+            items: vec![0; n],
+            bounds: [x0, y0, x1, y1],
+        };
+        let cells: Vec<usize> = xy.chunks_exact(2).map(|p| g.cell_of(p[0], p[1])).collect();
+        for &c in &cells {
+            g.start[c + 1] += 1;
+        }
+        for c in 0..nx * ny {
+            g.start[c + 1] += g.start[c];
+        }
+        let mut fill = g.start.clone();
+        for (i, &c) in cells.iter().enumerate() {
+            g.items[fill[c] as usize] = i as u32;
+            fill[c] += 1;
+        }
+        g
+    }
+
+    fn cell_of(&self, x: f32, y: f32) -> usize {
+        let (cx, cy) = self.cell_xy(x, y);
+        cy * self.nx + cx
+    }
+
+    fn cell_xy(&self, x: f32, y: f32) -> (usize, usize) {
+        let cx = ((x - self.x0) / self.cell).max(0.0) as usize;
+        let cy = ((y - self.y0) / self.cell).max(0.0) as usize;
+        (cx.min(self.nx - 1), cy.min(self.ny - 1))
+    }
+
+    /// Calls `f` with every read whose cell overlaps the rectangle (a superset of the reads
+    /// inside it: callers test the exact condition).
+    pub fn for_each_near(&self, min: [f32; 2], max: [f32; 2], mut f: impl FnMut(u32)) {
+        if self.nx == 0 || max[0] < min[0] || max[1] < min[1] {
+            return;
+        }
+        let (ax, ay) = self.cell_xy(min[0], min[1]);
+        let (bx, by) = self.cell_xy(max[0], max[1]);
+        for cy in ay..=by {
+            let (s, e) = (
+                self.start[cy * self.nx + ax],
+                self.start[cy * self.nx + bx + 1],
+            );
+            for &i in &self.items[s as usize..e as usize] {
+                f(i);
+            }
+        }
+    }
+
+    /// Reads strictly inside the rectangle.
+    pub fn in_rect(&self, xy: &[f32], min: [f32; 2], max: [f32; 2]) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.for_each_near(min, max, |i| {
+            let (x, y) = (xy[2 * i as usize], xy[2 * i as usize + 1]);
+            if x >= min[0] && x <= max[0] && y >= min[1] && y <= max[1] {
+                out.push(i);
+            }
+        });
+        out
+    }
+
+    /// The read nearest to `p` within the ellipse of half-axes `r` (plot units per axis, so a
+    /// radius in screen pixels works whatever the zoom and aspect).
+    pub fn nearest(&self, xy: &[f32], p: [f32; 2], r: [f32; 2]) -> Option<u32> {
+        let mut best = (f32::MAX, None);
+        self.for_each_near(
+            [p[0] - r[0], p[1] - r[1]],
+            [p[0] + r[0], p[1] + r[1]],
+            |i| {
+                let dx = (xy[2 * i as usize] - p[0]) / r[0];
+                let dy = (xy[2 * i as usize + 1] - p[1]) / r[1];
+                let d = dx * dx + dy * dy;
+                if d <= 1.0 && d < best.0 {
+                    best = (d, Some(i));
+                }
+            },
+        );
+        best.1
+    }
+}
+
+/// Even-odd rule; `poly` is a closed ring given without repeating the first vertex.
+pub fn in_polygon(poly: &[[f32; 2]], p: [f32; 2]) -> bool {
+    let mut inside = false;
+    let mut j = poly.len().wrapping_sub(1);
+    for i in 0..poly.len() {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Reads inside a lasso drawn in plot coordinates.
+pub fn in_lasso(grid: &Grid, xy: &[f32], poly: &[[f32; 2]]) -> Vec<u32> {
+    if poly.len() < 3 {
+        return Vec::new();
+    }
+    let (mut min, mut max) = ([f32::MAX; 2], [f32::MIN; 2]);
+    for p in poly {
+        for a in 0..2 {
+            min[a] = min[a].min(p[a]);
+            max[a] = max[a].max(p[a]);
+        }
+    }
+    let mut out = Vec::new();
+    grid.for_each_near(min, max, |i| {
+        if in_polygon(poly, [xy[2 * i as usize], xy[2 * i as usize + 1]]) {
+            out.push(i);
+        }
+    });
+    out.sort_unstable();
+    out
+}
+
+/// The view a raster was made for: rebuilt when any part changes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RasterKey {
+    bounds: [f64; 4],
+    size: [usize; 2],
+    colours: u64,
+}
+
+/// Draws every read into a `w × h` image of the view `[xmin, xmax, ymin, ymax]`: each read
+/// covers a 2 × 2 pixel footprint, a pixel's colour is the mean of the reads on it and its
+/// opacity grows with their number, so dense cores read as dense.
+pub fn rasterize(
+    xy: &[f32],
+    colours: &[Color32],
+    view: [f64; 4],
+    w: usize,
+    h: usize,
+) -> ColorImage {
+    let mut acc = vec![[0u32; 5]; w * h];
+    let sx = w as f64 / (view[1] - view[0]);
+    let sy = h as f64 / (view[3] - view[2]);
+    for (p, c) in xy.chunks_exact(2).zip(colours) {
+        let px = ((p[0] as f64 - view[0]) * sx) as i64;
+        let py = ((view[3] - p[1] as f64) * sy) as i64;
+        if px < -1 || py < -1 || px >= w as i64 || py >= h as i64 || c.a() == 0 {
+            continue;
+        }
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let (x, y) = (px + dx, py + dy);
+            if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
+                let a = &mut acc[y as usize * w + x as usize];
+                let [r, g, b, al] = c.to_srgba_unmultiplied();
+                a[0] += r as u32;
+                a[1] += g as u32;
+                a[2] += b as u32;
+                a[3] += 1;
+                a[4] += al as u32;
+            }
+        }
+    }
+    let max = acc.iter().map(|a| a[3]).max().unwrap_or(1).max(1) as f32;
+    let pixels = acc
+        .iter()
+        .map(|a| {
+            if a[3] == 0 {
+                return Color32::TRANSPARENT;
+            }
+            let n = a[3];
+            let mean_alpha = a[4] as f32 / n as f32 / 255.0;
+            let alpha = mean_alpha * (0.55 + 0.45 * ((n as f32).ln_1p() / max.ln_1p()));
+            Color32::from_rgba_unmultiplied(
+                (a[0] / n) as u8,
+                (a[1] / n) as u8,
+                (a[2] / n) as u8,
+                (alpha * 255.0) as u8,
+            )
+        })
+        .collect();
+    ColorImage::new([w, h], pixels)
+}
+
+/// Box and lasso select; panning and zooming are the plot's own in `Pan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Pan,
+    Box,
+    Lasso,
+}
+
+/// What the user did to the map this frame.
+#[derive(Debug, Default)]
+pub struct MapInteraction {
+    pub hovered: Option<usize>,
+    /// Reads enclosed by a finished box or lasso, and whether Shift (add) was held.
+    pub enclosed: Option<(Vec<u32>, bool)>,
+    /// A read clicked (selects its bin).
+    pub clicked: Option<(usize, bool)>,
+    /// How the map was drawn this frame.
+    pub drawn_as_points: bool,
+}
+
+/// The map widget's own state across frames.
+pub struct ScatterView {
+    pub tool: Tool,
+    drag: Vec<[f32; 2]>,
+    texture: Option<TextureHandle>,
+    key: Option<RasterKey>,
+}
+
+impl Default for ScatterView {
+    fn default() -> Self {
+        ScatterView {
+            tool: Tool::Pan,
+            drag: Vec::new(),
+            texture: None,
+            key: None,
+        }
+    }
+}
+
+impl ScatterView {
+    /// Shows the map of `xy` in `colours` (alpha 0 hides a read). `generation` changes with the
+    /// map itself (resets the view) and `colour_version` with the colours (redraws the raster).
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        xy: &[f32],
+        grid: &Grid,
+        colours: &[Color32],
+        generation: u64,
+        colour_version: u64,
+    ) -> MapInteraction {
+        let mut out = MapInteraction::default();
+        let selecting = self.tool != Tool::Pan;
+        let shift = ui.input(|i| i.modifiers.shift);
+        let ppp = ui.ctx().pixels_per_point();
+        let plot = Plot::new(("read map", generation))
+            .data_aspect(1.0)
+            .show_x(false)
+            .show_y(false)
+            .allow_drag(!selecting)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(true)
+            .show_grid(false)
+            .default_x_bounds(grid.bounds[0] as f64, grid.bounds[2] as f64)
+            .default_y_bounds(grid.bounds[1] as f64, grid.bounds[3] as f64)
+            .x_axis_label("UMAP 1")
+            .y_axis_label("UMAP 2");
+        let texture = &mut self.texture;
+        let key_slot = &mut self.key;
+        let drag = &mut self.drag;
+        let tool = self.tool;
+        let resp = plot.show(ui, |pu| {
+            let b = pu.plot_bounds();
+            let view = [b.min()[0], b.max()[0], b.min()[1], b.max()[1]];
+            let frame = *pu.transform().frame();
+            let (vmin, vmax) = (
+                [view[0] as f32, view[2] as f32],
+                [view[1] as f32, view[3] as f32],
+            );
+            let visible = grid.in_rect(xy, vmin, vmax);
+            if visible.len() <= POINTS_LIMIT {
+                out.drawn_as_points = true;
+                let mut groups: std::collections::HashMap<Color32, Vec<[f64; 2]>> =
+                    Default::default();
+                for &i in &visible {
+                    let c = colours[i as usize];
+                    if c.a() > 0 {
+                        let p = [xy[2 * i as usize] as f64, xy[2 * i as usize + 1] as f64];
+                        groups.entry(c).or_default().push(p);
+                    }
+                }
+                // Dimmed (unselected) colours first so selected reads draw on top.
+                let mut groups: Vec<_> = groups.into_iter().collect();
+                groups.sort_by_key(|(c, _)| (c.a(), c.to_array()));
+                for (c, pts) in groups {
+                    pu.points(
+                        Points::new("", PlotPoints::from(pts))
+                            .color(c)
+                            .radius(2.0)
+                            .allow_hover(false),
+                    );
+                }
+            } else {
+                let size = [
+                    ((frame.width() * ppp) as usize).clamp(1, 4096),
+                    ((frame.height() * ppp) as usize).clamp(1, 4096),
+                ];
+                let key = RasterKey {
+                    bounds: view,
+                    size,
+                    colours: colour_version,
+                };
+                if *key_slot != Some(key) || texture.is_none() {
+                    let img = rasterize(xy, colours, view, size[0], size[1]);
+                    match texture {
+                        Some(t) => t.set(img, TextureOptions::NEAREST),
+                        None => {
+                            *texture = Some(pu.ctx().load_texture(
+                                "read map",
+                                img,
+                                TextureOptions::NEAREST,
+                            ))
+                        }
+                    }
+                    *key_slot = Some(key);
+                }
+                if let Some(t) = texture {
+                    pu.image(
+                        PlotImage::new(
+                            "density",
+                            t.id(),
+                            PlotPoint::new((view[0] + view[1]) / 2.0, (view[2] + view[3]) / 2.0),
+                            egui::vec2((view[1] - view[0]) as f32, (view[3] - view[2]) as f32),
+                        )
+                        .allow_hover(false),
+                    );
+                }
+            }
+
+            // Hover: nearest read within 6 screen pixels.
+            let pointer = pu.pointer_coordinate();
+            if let Some(p) = pointer {
+                let per_px = [
+                    (view[1] - view[0]) as f32 / frame.width().max(1.0),
+                    (view[3] - view[2]) as f32 / frame.height().max(1.0),
+                ];
+                let r = [6.0 * per_px[0], 6.0 * per_px[1]];
+                out.hovered = grid
+                    .nearest(xy, [p.x as f32, p.y as f32], r)
+                    .map(|i| i as usize);
+                if let Some(i) = out.hovered {
+                    pu.points(
+                        Points::new("", vec![[xy[2 * i] as f64, xy[2 * i + 1] as f64]])
+                            .radius(5.0)
+                            .filled(false)
+                            .color(ui_strong())
+                            .allow_hover(false),
+                    );
+                }
+            }
+
+            let r = pu.response().clone();
+            if selecting {
+                if r.drag_started() {
+                    drag.clear();
+                }
+                if r.dragged()
+                    && let Some(p) = pointer
+                {
+                    let p = [p.x as f32, p.y as f32];
+                    if tool == Tool::Box && drag.len() == 2 {
+                        drag[1] = p;
+                    } else if tool == Tool::Lasso || drag.len() < 2 {
+                        drag.push(p);
+                    }
+                }
+                let ring = |d: &[[f32; 2]]| -> Vec<[f64; 2]> {
+                    if tool == Tool::Box && d.len() == 2 {
+                        let (a, b) = (d[0], d[1]);
+                        vec![[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]]]
+                            .into_iter()
+                            .map(|p| [p[0] as f64, p[1] as f64])
+                            .collect()
+                    } else {
+                        d.iter().map(|p| [p[0] as f64, p[1] as f64]).collect()
+                    }
+                };
+                if drag.len() >= 2 {
+                    let pts = ring(drag);
+                    if r.dragged() {
+                        pu.polygon(
+                            Polygon::new("", PlotPoints::from(pts.clone()))
+                                .fill_color(Color32::from_rgba_unmultiplied(120, 160, 255, 40))
+                                .stroke(egui::Stroke::new(1.5, Color32::from_rgb(80, 120, 255)))
+                                .allow_hover(false),
+                        );
+                    }
+                }
+                if r.drag_stopped() && drag.len() >= 2 {
+                    let ids = if tool == Tool::Box {
+                        let (a, b) = (drag[0], drag[drag.len() - 1]);
+                        let mut v = grid.in_rect(
+                            xy,
+                            [a[0].min(b[0]), a[1].min(b[1])],
+                            [a[0].max(b[0]), a[1].max(b[1])],
+                        );
+                        v.sort_unstable();
+                        v
+                    } else {
+                        in_lasso(grid, xy, drag)
+                    };
+                    out.enclosed = Some((ids, shift));
+                    drag.clear();
+                }
+            }
+            if r.clicked()
+                && let Some(i) = out.hovered
+            {
+                out.clicked = Some((i, shift));
+            }
+        });
+        let _ = resp;
+        out
+    }
+}
+
+fn ui_strong() -> Color32 {
+    Color32::from_rgb(255, 215, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud(n: usize) -> Vec<f32> {
+        let mut s = 12345u64;
+        (0..2 * n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grid_queries_match_brute_force() {
+        let xy = cloud(5000);
+        let g = Grid::build(&xy);
+        let (min, max) = ([-1.3, -0.2], [2.1, 3.7]);
+        let mut got = g.in_rect(&xy, min, max);
+        got.sort_unstable();
+        let want: Vec<u32> = (0..5000u32)
+            .filter(|&i| {
+                let (x, y) = (xy[2 * i as usize], xy[2 * i as usize + 1]);
+                x >= min[0] && x <= max[0] && y >= min[1] && y <= max[1]
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
+
+        let p = [0.37, -1.2];
+        let r = [0.3, 0.15];
+        let brute = (0..5000usize)
+            .map(|i| {
+                let dx = (xy[2 * i] - p[0]) / r[0];
+                let dy = (xy[2 * i + 1] - p[1]) / r[1];
+                (dx * dx + dy * dy, i)
+            })
+            .filter(|&(d, _)| d <= 1.0)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, i)| i as u32);
+        assert!(brute.is_some());
+        assert_eq!(g.nearest(&xy, p, r), brute);
+        assert_eq!(g.nearest(&xy, [50.0, 50.0], r), None);
+    }
+
+    #[test]
+    fn lasso_selects_the_points_inside_a_triangle() {
+        let xy = cloud(3000);
+        let g = Grid::build(&xy);
+        let tri = [[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]];
+        let got = in_lasso(&g, &xy, &tri);
+        let want: Vec<u32> = (0..3000u32)
+            .filter(|&i| {
+                let (x, y) = (xy[2 * i as usize], xy[2 * i as usize + 1]);
+                x > 0.0 && y > 0.0 && x + y < 4.0
+            })
+            .collect();
+        assert!(want.len() > 100);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn raster_counts_every_visible_read_and_skips_hidden_ones() {
+        let xy = vec![0.0, 0.0, 0.5, 0.5, 0.5, 0.5, 9.0, 9.0];
+        let c = vec![
+            Color32::RED,
+            Color32::BLUE,
+            Color32::BLUE,
+            Color32::TRANSPARENT,
+        ];
+        let img = rasterize(&xy, &c, [-1.0, 1.0, -1.0, 1.0], 20, 20);
+        let lit = img.pixels.iter().filter(|p| p.a() > 0).count();
+        // Two distinct positions in view, 2 × 2 pixels each; the hidden read is off the image.
+        assert_eq!(lit, 8);
+        let blue = img
+            .pixels
+            .iter()
+            .filter(|p| p.b() > 200 && p.r() < 50)
+            .count();
+        assert_eq!(blue, 4);
+    }
+}

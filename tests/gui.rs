@@ -1,0 +1,228 @@
+//! The explorer driven through egui_kittest (no display): the real app, real workers, widgets
+//! found by their accessible names. File dialogs answer with fixed paths.
+use binscape::Settings;
+use binscape::gui::colours::ColourBy;
+use binscape::gui::jobs::{Dialogs, Pick};
+use binscape::gui::{Explorer, Startup};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct FixedDialogs(Mutex<HashMap<Pick, PathBuf>>);
+
+impl FixedDialogs {
+    fn answer(&self, p: Pick, path: PathBuf) {
+        self.0.lock().unwrap().insert(p, path);
+    }
+}
+
+impl Dialogs for FixedDialogs {
+    fn pick(&self, purpose: Pick, _: &str) -> Option<PathBuf> {
+        self.0.lock().unwrap().get(&purpose).cloned()
+    }
+}
+
+fn harness(app: Explorer) -> Harness<'static, Explorer> {
+    Harness::builder()
+        .with_size([1500.0, 950.0])
+        .build_ui_state(|ui, app: &mut Explorer| app.show(ui), app)
+}
+
+/// Steps frames until `done` holds (the workers run on their own threads meanwhile).
+fn wait_for(h: &mut Harness<'_, Explorer>, what: &str, done: impl Fn(&Explorer) -> bool) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h.state()) {
+            h.step();
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "timed out waiting for {what}; errors: {:?}",
+            h.state().errors
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn demo_startup(epochs: usize) -> Startup {
+    let (reads, labels) = binscape::reads::demo_files().unwrap();
+    Startup {
+        reads: Some(reads),
+        labels: Some(labels),
+        settings: Settings {
+            epochs,
+            batch_size: 256,
+            seed: 7,
+            ..Settings::default()
+        },
+        train: false,
+    }
+}
+
+#[test]
+fn load_train_tune_select_and_export_the_demo() {
+    let dialogs = Arc::new(FixedDialogs::default());
+    let app = Explorer::with_dialogs(demo_startup(2000), dialogs.clone());
+    let mut h = harness(app);
+    wait_for(&mut h, "the demo reads and labels", |a| {
+        a.data.is_some() && a.labels.is_some()
+    });
+    assert_eq!(h.state().data.as_ref().unwrap().index.len(), 1200);
+    h.check_accessibility();
+
+    // Train: loss points stream in per batch while the window keeps drawing.
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "loss points", |a| a.loss.total.len() >= 10);
+    assert!(h.state().training.is_some());
+    assert!(h.state().loss.total.iter().all(|p| p[1].is_finite()));
+
+    // The KLD weight slider reaches the running trainer, which reports when it applied it.
+    h.get_by_label("KLD weight").set_value_accesskit(0.5);
+    wait_for(&mut h, "the trainer to apply the new KLD weight", |a| {
+        a.loss
+            .weight_changes
+            .iter()
+            .any(|&(_, _, w)| (w - 0.5).abs() < 1e-9)
+    });
+    let applied_at = h.state().loss.weight_changes[0].0;
+    wait_for(&mut h, "batches after the change", |a| {
+        a.loss
+            .total
+            .last()
+            .is_some_and(|p| p[0] as u64 > applied_at)
+    });
+
+    // Stop early: the latent as it is gets mapped and clustered.
+    h.get_by_label("Stop training").click();
+    wait_for(&mut h, "the map", |a| a.map.is_some());
+    {
+        let a = h.state();
+        let m = a.map.as_ref().unwrap();
+        assert_eq!(m.xy.len(), 2 * 1200);
+        assert!(m.xy.iter().all(|v| v.is_finite()));
+        assert_eq!(a.colours.len(), 1200);
+        assert!(
+            m.cut.clustering.n_clusters >= 2,
+            "{} bins",
+            m.cut.clustering.n_clusters
+        );
+        assert!(m.cut.scores.is_some());
+    }
+    h.check_accessibility();
+
+    // Min cluster size re-cuts the kept tree: the bin count follows.
+    let before = h.state().map.as_ref().unwrap().cut.clustering.n_clusters;
+    h.get_by_label("Min cluster size")
+        .set_value_accesskit(300.0);
+    wait_for(&mut h, "the re-cut at 300", |a| {
+        a.map.as_ref().unwrap().cut.min_cluster_size == 300
+    });
+    let after = h.state().map.as_ref().unwrap().cut.clustering.n_clusters;
+    assert!(
+        after < before,
+        "bins {before} -> {after} at min cluster size 300"
+    );
+    h.get_by_label("Min cluster size").set_value_accesskit(15.0);
+    wait_for(&mut h, "the re-cut at 15", |a| {
+        a.map.as_ref().unwrap().cut.min_cluster_size == 15
+    });
+
+    // Colour by truth, then back by bin.
+    let by_bin = h.state().colours.clone();
+    h.get_by_label("Truth").click();
+    h.step();
+    assert_eq!(h.state().colour_by, ColourBy::Truth);
+    assert_ne!(h.state().colours, by_bin);
+    h.get_by_label("Bin").click();
+    h.step();
+    assert_eq!(h.state().colours, by_bin);
+
+    // Select bin 1 in the table and export it.
+    h.get_by_label("● bin_1").click();
+    h.step();
+    let want: Vec<String> = {
+        let a = h.state();
+        let m = a.map.as_ref().unwrap();
+        let ids = &a.data.as_ref().unwrap().index.ids;
+        let w: Vec<String> = (0..ids.len())
+            .filter(|&i| m.cut.clustering.labels[i] == 0)
+            .map(|i| ids[i].clone())
+            .collect();
+        assert_eq!(a.selection.reads, w.len());
+        w
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bin_1.fasta");
+    dialogs.answer(Pick::SaveFasta, out.clone());
+    h.get_by_label("Export selection…").click();
+    wait_for(&mut h, "the export", |a| a.status.starts_with("Wrote"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let got: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('>'))
+        .map(|h| h.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        text.lines()
+            .filter(|l| !l.starts_with('>'))
+            .all(|l| !l.is_empty())
+    );
+    // Nothing but the finished file is left in the folder.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    h.check_accessibility();
+}
+
+#[test]
+fn a_bad_file_is_reported_in_the_window_and_the_app_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.fastq");
+    std::fs::write(&bad, "@r1\nACGT\n+\nII\n").unwrap();
+    let app = Explorer::with_dialogs(
+        Startup {
+            reads: Some(bad),
+            ..Startup::default()
+        },
+        Arc::new(FixedDialogs::default()),
+    );
+    let mut h = harness(app);
+    wait_for(&mut h, "the error", |a| !a.errors.is_empty());
+    let e = h.state().errors[0].clone();
+    assert!(e.contains("broken.fastq") && e.contains("quality"), "{e}");
+    assert!(h.state().data.is_none());
+    // The message is on screen, and the demo still opens afterwards.
+    h.get_by_label("Dismiss").click();
+    h.step();
+    assert!(h.state().errors.is_empty());
+    h.get_by_label("Demo reads").click();
+    wait_for(&mut h, "the demo after an error", |a| a.data.is_some());
+}
+
+#[test]
+fn an_unwritable_export_path_is_an_error_not_a_file() {
+    let dialogs = Arc::new(FixedDialogs::default());
+    let mut startup = demo_startup(3);
+    startup.train = true;
+    let app = Explorer::with_dialogs(startup, dialogs.clone());
+    let mut h = harness(app);
+    wait_for(&mut h, "the map", |a| a.map.is_some());
+    h.get_by_label("● bin_1").click();
+    h.step();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("no such folder").join("x.fasta");
+    dialogs.answer(Pick::SaveFasta, out.clone());
+    h.get_by_label("Export selection…").click();
+    wait_for(&mut h, "the export error", |a| !a.errors.is_empty());
+    assert!(
+        h.state().errors[0].contains("x.fasta"),
+        "{:?}",
+        h.state().errors
+    );
+    assert!(!out.exists());
+}
