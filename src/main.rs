@@ -28,6 +28,9 @@ struct Cli {
     /// Start training as soon as the reads are in.
     #[arg(long)]
     train: bool,
+    /// What the map's colours show first [default: bin]
+    #[arg(long, value_enum)]
+    colour_by: Option<binscape::gui::colours::ColourBy>,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -208,6 +211,7 @@ fn main() -> Result<()> {
                 labels,
                 settings,
                 train: cli.train,
+                colour_by: cli.colour_by,
             })
         }
     }

@@ -4,6 +4,7 @@ use binscape::Settings;
 use binscape::gui::colours::ColourBy;
 use binscape::gui::jobs::{Dialogs, Pick};
 use binscape::gui::{Explorer, Startup};
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::collections::HashMap;
@@ -61,7 +62,7 @@ fn demo_startup(epochs: usize) -> Startup {
             seed: 7,
             ..Settings::default()
         },
-        train: false,
+        ..Startup::default()
     }
 }
 
@@ -83,12 +84,13 @@ fn load_train_tune_select_and_export_the_demo() {
     assert!(h.state().loss.total.iter().all(|p| p[1].is_finite()));
 
     // The KLD weight slider reaches the running trainer, which reports when it applied it.
-    h.get_by_label("KLD weight").set_value_accesskit(0.5);
+    h.get_by_role_and_label(Role::Slider, "KLD weight")
+        .set_value_accesskit(0.02);
     wait_for(&mut h, "the trainer to apply the new KLD weight", |a| {
         a.loss
             .weight_changes
             .iter()
-            .any(|&(_, _, w)| (w - 0.5).abs() < 1e-9)
+            .any(|&(_, _, w)| (w - 0.02).abs() < 1e-9)
     });
     let applied_at = h.state().loss.weight_changes[0].0;
     wait_for(&mut h, "batches after the change", |a| {
@@ -116,35 +118,36 @@ fn load_train_tune_select_and_export_the_demo() {
     }
     h.check_accessibility();
 
-    // Min cluster size re-cuts the kept tree: the bin count follows.
-    let before = h.state().map.as_ref().unwrap().cut.clustering.n_clusters;
-    h.get_by_label("Min cluster size")
-        .set_value_accesskit(300.0);
-    wait_for(&mut h, "the re-cut at 300", |a| {
-        a.map.as_ref().unwrap().cut.min_cluster_size == 300
-    });
-    let after = h.state().map.as_ref().unwrap().cut.clustering.n_clusters;
+    // Min cluster size re-cuts the kept tree (no retraining): the bin count follows, and is
+    // the count of a direct cut of that tree.
+    let mut counts = Vec::new();
+    for mcs in [300usize, 5, 15] {
+        h.get_by_role_and_label(Role::Slider, "Min cluster size")
+            .set_value_accesskit(mcs as f64);
+        wait_for(&mut h, "the re-cut", |a| {
+            a.map.as_ref().unwrap().cut.min_cluster_size == mcs
+        });
+        let m = h.state().map.as_ref().unwrap();
+        assert_eq!(m.cut.clustering.n_clusters, m.hierarchy.cut(mcs).n_clusters);
+        counts.push(m.cut.clustering.n_clusters);
+    }
     assert!(
-        after < before,
-        "bins {before} -> {after} at min cluster size 300"
+        counts[0] < counts[1],
+        "bins at min cluster size 300, 5, 15: {counts:?}"
     );
-    h.get_by_label("Min cluster size").set_value_accesskit(15.0);
-    wait_for(&mut h, "the re-cut at 15", |a| {
-        a.map.as_ref().unwrap().cut.min_cluster_size == 15
-    });
 
     // Colour by truth, then back by bin.
     let by_bin = h.state().colours.clone();
-    h.get_by_label("Truth").click();
+    h.get_by_role_and_label(Role::RadioButton, "Truth").click();
     h.step();
     assert_eq!(h.state().colour_by, ColourBy::Truth);
     assert_ne!(h.state().colours, by_bin);
-    h.get_by_label("Bin").click();
+    h.get_by_role_and_label(Role::RadioButton, "Bin").click();
     h.step();
     assert_eq!(h.state().colours, by_bin);
 
     // Select bin 1 in the table and export it.
-    h.get_by_label("● bin_1").click();
+    h.get_by_label("bin_1").click();
     h.step();
     let want: Vec<String> = {
         let a = h.state();
@@ -212,7 +215,7 @@ fn an_unwritable_export_path_is_an_error_not_a_file() {
     let app = Explorer::with_dialogs(startup, dialogs.clone());
     let mut h = harness(app);
     wait_for(&mut h, "the map", |a| a.map.is_some());
-    h.get_by_label("● bin_1").click();
+    h.get_by_label("bin_1").click();
     h.step();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("no such folder").join("x.fasta");

@@ -1,7 +1,7 @@
 //! Colours of the reads on the map: by bin, by true label, by GC or by length.
 use egui::Color32;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColourBy {
     Bin,
     Truth,

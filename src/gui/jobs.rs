@@ -121,6 +121,8 @@ pub struct Jobs {
     tx: Sender<Done>,
     rx: Receiver<Done>,
     pub running: Vec<Running>,
+    /// The newest job of each kind: an older one's result is stale when it lands later.
+    latest: std::collections::HashMap<&'static str, u64>,
     next_id: u64,
     pub ctx: Option<egui::Context>,
 }
@@ -132,6 +134,7 @@ impl Default for Jobs {
             tx,
             rx,
             running: Vec::new(),
+            latest: Default::default(),
             next_id: 1,
             ctx: None,
         }
@@ -152,6 +155,7 @@ impl Jobs {
         }
         let id = self.next_id;
         self.next_id += 1;
+        self.latest.insert(kind, id);
         let progress = Progress::default();
         self.running.push(Running {
             id,
@@ -183,6 +187,16 @@ impl Jobs {
         let done: Vec<Done> = self.rx.try_iter().collect();
         self.running.retain(|r| !done.iter().any(|d| d.id == r.id));
         done
+    }
+
+    /// Whether job `id` is the newest of its `kind` (older cuts and maps are dropped).
+    pub fn is_latest(&self, kind: &str, id: u64) -> bool {
+        self.latest.get(kind) == Some(&id)
+    }
+
+    /// Marks every job of `kind` in flight as stale (its input was replaced).
+    pub fn supersede(&mut self, kind: &'static str) {
+        self.latest.remove(kind);
     }
 
     pub fn is_running(&self, kind: &str) -> bool {

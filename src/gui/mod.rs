@@ -25,6 +25,7 @@ pub struct Startup {
     pub settings: Settings,
     /// Start training as soon as the reads are in.
     pub train: bool,
+    pub colour_by: Option<ColourBy>,
 }
 
 /// Reads in memory: the index and the raw composition vectors.
@@ -71,6 +72,9 @@ pub struct Selection {
     pub rows: Vec<bool>,
     pub reads: usize,
     pub bases: u64,
+    /// Per bin (index label + 1, so the unbinned come first): wholly selected. Kept up to date
+    /// here so the table does not scan every read per row per frame.
+    whole_bins: Vec<bool>,
 }
 
 pub struct Explorer {
@@ -97,7 +101,7 @@ pub struct Explorer {
     /// Bumped when new reads replace the old: results of older jobs are dropped.
     data_generation: u64,
     map_generation: u64,
-    /// Settings of the slider for min samples that the current hierarchy was built with.
+    /// Labels to open once the reads are in.
     pending_labels: Option<PathBuf>,
     train_after_load: bool,
 }
@@ -119,7 +123,7 @@ impl Explorer {
             latent: None,
             map: None,
             selection: Selection::default(),
-            colour_by: ColourBy::Bin,
+            colour_by: startup.colour_by.unwrap_or(ColourBy::Bin),
             colours: Vec::new(),
             colour_version: 0,
             scatter: ScatterView::default(),
@@ -378,20 +382,26 @@ impl Explorer {
 
     /// Whether bin `label` is wholly selected (highlights its table row).
     pub fn bin_selected(&self, label: i32) -> bool {
-        let Some(m) = &self.map else { return false };
-        if self.selection.reads == 0 {
-            return false;
-        }
-        let mut any = false;
-        for (i, &l) in m.cut.clustering.labels.iter().enumerate() {
-            if l == label {
-                if !self.selection.rows[i] {
-                    return false;
-                }
-                any = true;
+        self.selection
+            .whole_bins
+            .get((label + 1) as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn recount_whole_bins(&mut self) {
+        let Some(m) = &self.map else { return };
+        let c = &m.cut.clustering;
+        let mut seen = vec![false; c.n_clusters + 1];
+        let mut whole = vec![self.selection.reads > 0; c.n_clusters + 1];
+        if self.selection.rows.len() == c.labels.len() {
+            for (&l, &s) in c.labels.iter().zip(&self.selection.rows) {
+                let b = (l + 1) as usize;
+                seen[b] = true;
+                whole[b] &= s;
             }
         }
-        any
+        self.selection.whole_bins = whole.iter().zip(&seen).map(|(&w, &s)| w && s).collect();
     }
 
     pub fn set_colour_by(&mut self, c: ColourBy) {
@@ -402,6 +412,7 @@ impl Explorer {
     /// Per-read colours for the current mode and selection.
     pub fn refresh_colours(&mut self) {
         self.colour_version += 1;
+        self.recount_whole_bins();
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
             self.colours.clear();
             return;
@@ -457,6 +468,14 @@ impl Explorer {
         for done in self.jobs.poll() {
             if done.data_generation != 0 && done.data_generation != self.data_generation {
                 continue; // for reads that were since replaced
+            }
+            let stale = match &done.outcome {
+                Outcome::Mapped(_) => !self.jobs.is_latest("map", done.id),
+                Outcome::Clustered(_) => !self.jobs.is_latest("cut", done.id),
+                _ => false,
+            };
+            if stale {
+                continue;
             }
             self.apply(done);
         }
@@ -577,6 +596,8 @@ impl Explorer {
             }
             Outcome::Labels(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Mapped(Ok(m)) => {
+                // Cuts of the previous map's tree still in flight no longer apply.
+                self.jobs.supersede("cut");
                 self.map_generation += 1;
                 self.status = format!(
                     "{} bins at min cluster size {}",

@@ -491,7 +491,8 @@ fn legend(app: &mut Explorer, ui: &mut Ui) {
     };
     ui.horizontal_wrapped(|ui| {
         for (name, c, bin) in entries {
-            let text = RichText::new(format!("● {name}")).color(c);
+            swatch(ui, c);
+            let text = RichText::new(name).color(c);
             match bin {
                 Some(b) => {
                     let r = ui
@@ -624,16 +625,18 @@ fn side(app: &mut Explorer, ui: &mut Ui) {
             }
             ui.end_row();
             for b in &m.cut.bins {
-                let name = bin_name(b.label);
-                let text =
-                    RichText::new(format!("● {name}")).color(colours::category(b.label as i64));
-                if ui
-                    .selectable_label(app.bin_selected(b.label), text)
-                    .on_hover_text("Click to select, Shift-click to add")
-                    .clicked()
-                {
-                    clicked = Some((b.label, ui.input(|i| i.modifiers.shift)));
-                }
+                let c = colours::category(b.label as i64);
+                let text = RichText::new(bin_name(b.label)).color(c);
+                ui.horizontal(|ui| {
+                    swatch(ui, c);
+                    if ui
+                        .selectable_label(app.bin_selected(b.label), text)
+                        .on_hover_text("Click to select, Shift-click to add")
+                        .clicked()
+                    {
+                        clicked = Some((b.label, ui.input(|i| i.modifiers.shift)));
+                    }
+                });
                 ui.label(thousands(b.reads as u64));
                 ui.label(format!("{:.2}", b.bases as f64 / 1e6));
                 ui.label(format!("{:.0}", b.mean_length));
@@ -657,6 +660,12 @@ fn side(app: &mut Explorer, ui: &mut Ui) {
     if let Some((label, add)) = clicked {
         app.select_bin(label, add);
     }
+}
+
+/// A small disc of colour `c` (drawn, not a glyph: the bundled fonts have no "●").
+fn swatch(ui: &mut Ui, c: Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 4.5, c);
 }
 
 /// 1234567 → "1 234 567" (thin groups read well in a table).

@@ -99,6 +99,37 @@ impl Grid {
         }
     }
 
+    /// Every read, neighbours next to each other.
+    pub fn order(&self) -> &[u32] {
+        &self.items
+    }
+
+    /// How many reads are inside the rectangle, counting no further than `limit + 1`.
+    pub fn count_in_rect(&self, xy: &[f32], min: [f32; 2], max: [f32; 2], limit: usize) -> usize {
+        if self.nx == 0 || max[0] < min[0] || max[1] < min[1] {
+            return 0;
+        }
+        let (ax, ay) = self.cell_xy(min[0], min[1]);
+        let (bx, by) = self.cell_xy(max[0], max[1]);
+        let mut n = 0;
+        for cy in ay..=by {
+            let (s, e) = (
+                self.start[cy * self.nx + ax],
+                self.start[cy * self.nx + bx + 1],
+            );
+            for &i in &self.items[s as usize..e as usize] {
+                let (x, y) = (xy[2 * i as usize], xy[2 * i as usize + 1]);
+                if x >= min[0] && x <= max[0] && y >= min[1] && y <= max[1] {
+                    n += 1;
+                    if n > limit {
+                        return n;
+                    }
+                }
+            }
+        }
+        n
+    }
+
     /// Reads strictly inside the rectangle.
     pub fn in_rect(&self, xy: &[f32], min: [f32; 2], max: [f32; 2]) -> Vec<u32> {
         let mut out = Vec::new();
@@ -180,9 +211,13 @@ struct RasterKey {
 /// Draws every read into a `w × h` image of the view `[xmin, xmax, ymin, ymax]`: each read
 /// covers a 2 × 2 pixel footprint, a pixel's colour is the mean of the reads on it and its
 /// opacity grows with their number, so dense cores read as dense.
+///
+/// `order` lists the reads to draw; passing them in grid order (neighbours together) keeps the
+/// pixel writes local in memory.
 pub fn rasterize(
     xy: &[f32],
     colours: &[Color32],
+    order: &[u32],
     view: [f64; 4],
     w: usize,
     h: usize,
@@ -190,7 +225,8 @@ pub fn rasterize(
     let mut acc = vec![[0u32; 5]; w * h];
     let sx = w as f64 / (view[1] - view[0]);
     let sy = h as f64 / (view[3] - view[2]);
-    for (p, c) in xy.chunks_exact(2).zip(colours) {
+    for &i in order {
+        let (p, c) = (&xy[2 * i as usize..2 * i as usize + 2], colours[i as usize]);
         let px = ((p[0] as f64 - view[0]) * sx) as i64;
         let py = ((view[3] - p[1] as f64) * sy) as i64;
         if px < -1 || py < -1 || px >= w as i64 || py >= h as i64 || c.a() == 0 {
@@ -256,6 +292,29 @@ pub struct ScatterView {
     drag: Vec<[f32; 2]>,
     texture: Option<TextureHandle>,
     key: Option<RasterKey>,
+    cache: Drawn,
+}
+
+/// The drawing made for the current view.
+enum Drawn {
+    /// Visible reads grouped by colour (dimmed groups first, so the selection draws on top).
+    Points(Vec<(Color32, Vec<[f64; 2]>)>),
+    /// The texture holds the raster.
+    Raster,
+}
+
+fn point_groups(xy: &[f32], colours: &[Color32], visible: &[u32]) -> Vec<(Color32, Vec<[f64; 2]>)> {
+    let mut groups: std::collections::HashMap<Color32, Vec<[f64; 2]>> = Default::default();
+    for &i in visible {
+        let c = colours[i as usize];
+        if c.a() > 0 {
+            let p = [xy[2 * i as usize] as f64, xy[2 * i as usize + 1] as f64];
+            groups.entry(c).or_default().push(p);
+        }
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(c, _)| (c.a(), c.to_array()));
+    groups
 }
 
 impl Default for ScatterView {
@@ -265,6 +324,7 @@ impl Default for ScatterView {
             drag: Vec::new(),
             texture: None,
             key: None,
+            cache: Drawn::Raster,
         }
     }
 }
@@ -299,6 +359,7 @@ impl ScatterView {
             .y_axis_label("UMAP 2");
         let texture = &mut self.texture;
         let key_slot = &mut self.key;
+        let cache = &mut self.cache;
         let drag = &mut self.drag;
         let tool = self.tool;
         let resp = plot.show(ui, |pu| {
@@ -309,41 +370,22 @@ impl ScatterView {
                 [view[0] as f32, view[2] as f32],
                 [view[1] as f32, view[3] as f32],
             );
-            let visible = grid.in_rect(xy, vmin, vmax);
-            if visible.len() <= POINTS_LIMIT {
-                out.drawn_as_points = true;
-                let mut groups: std::collections::HashMap<Color32, Vec<[f64; 2]>> =
-                    Default::default();
-                for &i in &visible {
-                    let c = colours[i as usize];
-                    if c.a() > 0 {
-                        let p = [xy[2 * i as usize] as f64, xy[2 * i as usize + 1] as f64];
-                        groups.entry(c).or_default().push(p);
-                    }
-                }
-                // Dimmed (unselected) colours first so selected reads draw on top.
-                let mut groups: Vec<_> = groups.into_iter().collect();
-                groups.sort_by_key(|(c, _)| (c.a(), c.to_array()));
-                for (c, pts) in groups {
-                    pu.points(
-                        Points::new("", PlotPoints::from(pts))
-                            .color(c)
-                            .radius(2.0)
-                            .allow_hover(false),
-                    );
-                }
-            } else {
-                let size = [
-                    ((frame.width() * ppp) as usize).clamp(1, 4096),
-                    ((frame.height() * ppp) as usize).clamp(1, 4096),
-                ];
-                let key = RasterKey {
-                    bounds: view,
-                    size,
-                    colours: colour_version,
-                };
-                if *key_slot != Some(key) || texture.is_none() {
-                    let img = rasterize(xy, colours, view, size[0], size[1]);
+            let size = [
+                ((frame.width() * ppp) as usize).clamp(1, 4096),
+                ((frame.height() * ppp) as usize).clamp(1, 4096),
+            ];
+            let key = RasterKey {
+                bounds: view,
+                size,
+                colours: colour_version,
+            };
+            // What is drawn depends only on the view and the colours: rebuilt when they change.
+            if *key_slot != Some(key) {
+                *key_slot = Some(key);
+                *cache = if grid.count_in_rect(xy, vmin, vmax, POINTS_LIMIT) <= POINTS_LIMIT {
+                    Drawn::Points(point_groups(xy, colours, &grid.in_rect(xy, vmin, vmax)))
+                } else {
+                    let img = rasterize(xy, colours, grid.order(), view, size[0], size[1]);
                     match texture {
                         Some(t) => t.set(img, TextureOptions::NEAREST),
                         None => {
@@ -354,18 +396,36 @@ impl ScatterView {
                             ))
                         }
                     }
-                    *key_slot = Some(key);
+                    Drawn::Raster
+                };
+            }
+            match &*cache {
+                Drawn::Points(groups) => {
+                    out.drawn_as_points = true;
+                    for (c, pts) in groups {
+                        pu.points(
+                            Points::new("", PlotPoints::from(pts.clone()))
+                                .color(*c)
+                                .radius(2.0)
+                                .allow_hover(false),
+                        );
+                    }
                 }
-                if let Some(t) = texture {
-                    pu.image(
-                        PlotImage::new(
-                            "density",
-                            t.id(),
-                            PlotPoint::new((view[0] + view[1]) / 2.0, (view[2] + view[3]) / 2.0),
-                            egui::vec2((view[1] - view[0]) as f32, (view[3] - view[2]) as f32),
-                        )
-                        .allow_hover(false),
-                    );
+                Drawn::Raster => {
+                    if let Some(t) = texture {
+                        pu.image(
+                            PlotImage::new(
+                                "density",
+                                t.id(),
+                                PlotPoint::new(
+                                    (view[0] + view[1]) / 2.0,
+                                    (view[2] + view[3]) / 2.0,
+                                ),
+                                egui::vec2((view[1] - view[0]) as f32, (view[3] - view[2]) as f32),
+                            )
+                            .allow_hover(false),
+                        );
+                    }
                 }
             }
 
@@ -533,7 +593,7 @@ mod tests {
             Color32::BLUE,
             Color32::TRANSPARENT,
         ];
-        let img = rasterize(&xy, &c, [-1.0, 1.0, -1.0, 1.0], 20, 20);
+        let img = rasterize(&xy, &c, &[0, 1, 2, 3], [-1.0, 1.0, -1.0, 1.0], 20, 20);
         let lit = img.pixels.iter().filter(|p| p.a() > 0).count();
         // Two distinct positions in view, 2 × 2 pixels each; the hidden read is off the image.
         assert_eq!(lit, 8);

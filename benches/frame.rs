@@ -1,0 +1,131 @@
+//! CPU time per frame of the explorer with a map of 60 k and 1 M reads: a still frame, a frame
+//! with the pointer moving (hover lookup), and a frame while panning (the raster is rebuilt).
+//! Runs the real app headless: egui's pass plus tessellation, the work a frame costs the CPU
+//! before the GPU draws. `cargo bench --bench frame`
+use binscape::bins::summarize;
+use binscape::cluster::Clustering;
+use binscape::features::Matrix;
+use binscape::gui::jobs::Cut;
+use binscape::gui::scatter::Grid;
+use binscape::gui::{Dataset, Explorer, MapView, Startup};
+use binscape::reads::ReadIndex;
+use egui::{Event, PointerButton, Pos2, RawInput, Rect, pos2, vec2};
+use rand::{Rng, SeedableRng};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `n` reads in 12 Gaussian blobs on the plane, as a UMAP of a 12-species sample looks.
+fn synthetic_app(n: usize) -> Explorer {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let centres: Vec<[f32; 2]> = (0..12)
+        .map(|_| [rng.random_range(-10.0..10.0), rng.random_range(-10.0..10.0)])
+        .collect();
+    let mut xy = Vec::with_capacity(2 * n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % 12;
+        let (a, b): (f32, f32) = (rng.random(), rng.random());
+        let r = (-2.0 * a.max(1e-9).ln()).sqrt() * 0.8;
+        let t = std::f32::consts::TAU * b;
+        xy.push(centres[c][0] + r * t.cos());
+        xy.push(centres[c][1] + r * t.sin());
+        labels.push(if i % 50 == 0 { -1 } else { c as i32 });
+    }
+    let index = ReadIndex {
+        ids: (0..n).map(|i| format!("read_{i}")).collect(),
+        lengths: (0..n).map(|i| 2000 + (i % 7000) as u32).collect(),
+        gc: (0..n).map(|i| 0.3 + (i % 12) as f32 * 0.03).collect(),
+        ..Default::default()
+    };
+    let clustering = Clustering {
+        n_clusters: 12,
+        strength: vec![1.0; n],
+        labels,
+    };
+    let bins = summarize(&index, &clustering.labels, 12, None);
+    let mut app = Explorer::new(Startup::default());
+    app.data = Some(Dataset {
+        n50: index.n50(None),
+        index: Arc::new(index),
+        features: Arc::new(Matrix::new(n, 1, vec![0.0; n])),
+        k: 4,
+        coverage: true,
+        gc_hist: vec![0; 40],
+    });
+    app.map = Some(MapView {
+        grid: Grid::build(&xy),
+        points: Arc::new(Matrix::new(n, 2, xy.clone())),
+        xy,
+        hierarchy: Arc::default(),
+        cut: Cut {
+            min_cluster_size: 10,
+            clustering,
+            bins,
+            scores: None,
+        },
+        generation: 1,
+    });
+    app.refresh_colours();
+    app
+}
+
+fn input(events: Vec<Event>) -> RawInput {
+    RawInput {
+        screen_rect: Some(Rect::from_min_size(Pos2::ZERO, vec2(1500.0, 950.0))),
+        events,
+        ..Default::default()
+    }
+}
+
+/// Milliseconds per frame (mean, max) over `frames` frames, each given the events of `events(i)`.
+fn time_frames(
+    ctx: &egui::Context,
+    app: &mut Explorer,
+    frames: usize,
+    events: impl Fn(usize) -> Vec<Event>,
+) -> (f64, f64) {
+    let mut times = Vec::new();
+    for i in 0..frames {
+        let t = Instant::now();
+        let out = ctx.run_ui(input(events(i)), |ui| app.show(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    (mean, times.iter().cloned().fold(0.0, f64::max))
+}
+
+fn main() {
+    // Plot area centre in the default layout (left panel 290, right 420, loss plot below).
+    let c = pos2(650.0, 330.0);
+    for n in [60_000usize, 1_000_000] {
+        let mut app = synthetic_app(n);
+        let ctx = egui::Context::default();
+        // Settle the layout (panels, first raster).
+        for _ in 0..5 {
+            let out = ctx.run_ui(input(vec![]), |ui| app.show(ui));
+            let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        }
+        let (still, still_max) = time_frames(&ctx, &mut app, 30, |_| vec![]);
+        let (hover, hover_max) = time_frames(&ctx, &mut app, 30, |i| {
+            vec![Event::PointerMoved(c + vec2((i % 20) as f32 * 3.0, 0.0))]
+        });
+        let (pan, pan_max) = time_frames(&ctx, &mut app, 30, |i| {
+            let p = c + vec2(i as f32 * 4.0, i as f32 * 2.0);
+            let mut ev = vec![Event::PointerMoved(p)];
+            if i == 0 {
+                ev.push(Event::PointerButton {
+                    pos: p,
+                    button: PointerButton::Primary,
+                    pressed: true,
+                    modifiers: Default::default(),
+                });
+            }
+            ev
+        });
+        println!(
+            "{n:>8} reads: still {still:6.1} ms/frame (max {still_max:.1}), hover {hover:6.1} \
+             (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1})"
+        );
+    }
+}
