@@ -50,14 +50,19 @@ sleep 25
 shot 4-truth
 stop
 
-# 5. A bin selected from the legend and the export dialog open.
+# 5. A bin selected from the legend; 6. the export dialog open on it.
 start --demo --train
 sleep 25
 win=$(xdotool search --name '^binscape$' | head -1)
 # The legend's first entry (bin_1) sits just under the colour/tool row of the map.
 xdotool mousemove --window "$win" 330 66 click 1
-sleep 0.5
+sleep 1
+shot 5-selection
 xdotool mousemove --window "$win" 380 12 click 1
 sleep 3
-shot 5-export
+# Without a window manager the dialog opens at the origin: move it off the selection.
+dlg=$(xdotool search --class zenity | tail -1 || true)
+[[ -n $dlg ]] && xdotool windowsize "$dlg" 620 520 windowmove "$dlg" 860 330
+sleep 1
+shot 6-export
 stop

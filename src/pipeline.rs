@@ -446,16 +446,8 @@ pub fn write_assignments(
     write_atomically(path, |w| {
         let io = |e| Error::write(path, e);
         writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
-        for i in 0..index.len() {
-            writeln!(
-                w,
-                "{}\t{}\t{}\t{}",
-                index.ids[i],
-                bin_name(labels[i]),
-                map.data[2 * i],
-                map.data[2 * i + 1]
-            )
-            .map_err(io)?;
+        for ((id, &l), xy) in index.ids.iter().zip(labels).zip(map.data.chunks_exact(2)) {
+            writeln!(w, "{id}\t{}\t{}\t{}", bin_name(l), xy[0], xy[1]).map_err(io)?;
         }
         Ok(())
     })

@@ -225,14 +225,14 @@ fn settings(app: &mut Explorer, ui: &mut Ui) {
             "Latent size",
             "Dimensions of the VAE latent that the map is drawn from.",
         );
-        slider(
-            ui,
-            &mut app.settings.epochs,
-            1..=2000,
-            "Epochs",
-            "Passes over all reads: more gives a cleaner latent, up to a point.",
+        // Not clamped: a larger value typed in (or from the command line) is kept.
+        ui.add(
+            Slider::new(&mut app.settings.epochs, 1..=2000)
+                .logarithmic(true)
+                .clamping(egui::SliderClamping::Never)
+                .text("Epochs"),
         )
-        .on_hover_text("");
+        .on_hover_text("Passes over all reads: more gives a cleaner latent, up to a point.");
         ui.add(
             Slider::new(&mut app.settings.learning_rate, 1e-5..=1e-1)
                 .logarithmic(true)
@@ -491,22 +491,25 @@ fn legend(app: &mut Explorer, ui: &mut Ui) {
     };
     ui.horizontal_wrapped(|ui| {
         for (name, c, bin) in entries {
-            swatch(ui, c);
-            let text = RichText::new(name).color(c);
-            match bin {
-                Some(b) => {
-                    let r = ui
-                        .selectable_label(app.bin_selected(b), text)
-                        .on_hover_text("Click to select this bin, Shift-click to add it");
-                    if r.clicked() {
-                        let add = ui.input(|i| i.modifiers.shift);
-                        app.select_bin(b, add);
+            // Swatch and name wrap together.
+            ui.horizontal(|ui| {
+                swatch(ui, c);
+                let text = RichText::new(name).color(c);
+                match bin {
+                    Some(b) => {
+                        let r = ui
+                            .selectable_label(app.bin_selected(b), text)
+                            .on_hover_text("Click to select this bin, Shift-click to add it");
+                        if r.clicked() {
+                            let add = ui.input(|i| i.modifiers.shift);
+                            app.select_bin(b, add);
+                        }
+                    }
+                    None => {
+                        ui.label(text);
                     }
                 }
-                None => {
-                    ui.label(text);
-                }
-            }
+            });
         }
     });
 }
@@ -673,7 +676,7 @@ fn thousands(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(ch);
