@@ -494,7 +494,11 @@ fn legend(app: &mut Explorer, ui: &mut Ui) {
             // Swatch and name wrap together.
             ui.horizontal(|ui| {
                 swatch(ui, c);
-                let text = RichText::new(name).color(c);
+                // Selectable entries keep the theme's text colour: readable when highlighted.
+                let text = match bin {
+                    Some(_) => RichText::new(name),
+                    None => RichText::new(name).color(c),
+                };
                 match bin {
                     Some(b) => {
                         let r = ui
@@ -629,7 +633,7 @@ fn side(app: &mut Explorer, ui: &mut Ui) {
             ui.end_row();
             for b in &m.cut.bins {
                 let c = colours::category(b.label as i64);
-                let text = RichText::new(bin_name(b.label)).color(c);
+                let text = RichText::new(bin_name(b.label));
                 ui.horizontal(|ui| {
                     swatch(ui, c);
                     if ui
