@@ -44,14 +44,12 @@ fn synthetic_app(n: usize) -> Explorer {
     };
     let bins = summarize(&index, &clustering.labels, 12, None);
     let mut app = Explorer::new(Startup::default());
-    app.data = Some(Dataset {
-        n50: index.n50(None),
-        index: Arc::new(index),
-        features: Arc::new(Matrix::new(n, 1, vec![0.0; n])),
-        k: 4,
-        coverage: true,
-        gc_hist: vec![0; 40],
-    });
+    app.data = Some(Dataset::new(
+        index,
+        Matrix::new(n, 1, vec![0.0; n]),
+        4,
+        true,
+    ));
     app.map = Some(MapView {
         grid: Grid::build(&xy),
         points: Arc::new(Matrix::new(n, 2, xy.clone())),

@@ -38,6 +38,30 @@ pub struct Dataset {
     /// Reads per 2.5 % GC bin (40 bins).
     pub gc_hist: Vec<u32>,
     pub n50: u32,
+    /// Ends of the GC and ln(length) colour ramps, found once here rather than by sorting every
+    /// read each time the colours change (every selection click).
+    pub gc_range: (f32, f32),
+    pub log_length_range: (f32, f32),
+}
+
+impl Dataset {
+    pub fn new(index: ReadIndex, features: Matrix, k: usize, coverage: bool) -> Dataset {
+        let mut gc_hist = vec![0u32; 40];
+        for &g in &index.gc {
+            gc_hist[((g * 40.0) as usize).min(39)] += 1;
+        }
+        let log: Vec<f32> = index.lengths.iter().map(|&l| (l as f32).ln()).collect();
+        Dataset {
+            n50: index.n50(None),
+            gc_range: colours::robust_range(&index.gc),
+            log_length_range: colours::robust_range(&log),
+            index: Arc::new(index),
+            features: Arc::new(features),
+            k,
+            coverage,
+            gc_hist,
+        }
+    }
 }
 
 /// The loss curves, one point per batch, and where the weights changed.
@@ -435,7 +459,7 @@ impl Explorer {
                 None => vec![colours::GREY; n],
             },
             ColourBy::Gc => {
-                let (lo, hi) = colours::robust_range(&d.index.gc);
+                let (lo, hi) = d.gc_range;
                 d.index
                     .gc
                     .iter()
@@ -443,10 +467,11 @@ impl Explorer {
                     .collect()
             }
             ColourBy::Length => {
-                let log: Vec<f32> = d.index.lengths.iter().map(|&l| (l as f32).ln()).collect();
-                let (lo, hi) = colours::robust_range(&log);
-                log.iter()
-                    .map(|&g| colours::ramp((g - lo) / (hi - lo)))
+                let (lo, hi) = d.log_length_range;
+                d.index
+                    .lengths
+                    .iter()
+                    .map(|&l| colours::ramp(((l as f32).ln() - lo) / (hi - lo)))
                     .collect()
             }
         };
@@ -542,10 +567,6 @@ impl Explorer {
         match done.outcome {
             Outcome::Loaded(path, Ok(loaded)) => {
                 let index = loaded.index;
-                let mut gc_hist = vec![0u32; 40];
-                for &g in &index.gc {
-                    gc_hist[((g * 40.0) as usize).min(39)] += 1;
-                }
                 let mut warnings = Vec::new();
                 if !index.skipped.is_empty() {
                     warnings.push(format!(
@@ -560,14 +581,12 @@ impl Explorer {
                     index.total_bases(),
                     file_name(&path)
                 );
-                self.data = Some(Dataset {
-                    n50: index.n50(None),
-                    index: Arc::new(index),
-                    features: Arc::new(loaded.features),
-                    k: self.settings.k,
-                    coverage: self.settings.coverage,
-                    gc_hist,
-                });
+                self.data = Some(Dataset::new(
+                    index,
+                    loaded.features,
+                    self.settings.k,
+                    self.settings.coverage,
+                ));
                 self.errors.extend(warnings);
                 self.labels = None;
                 self.latent = None;
