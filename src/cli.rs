@@ -151,12 +151,12 @@ pub fn run(a: RunArgs) -> Result<()> {
             Some(l)
         }
     };
-    // The baseline maps the same [0, 1]-scaled vectors the VAE is trained on.
+    // The baseline maps the same [0, 1]-scaled vectors the VAE is trained on, weighted alike.
     let scaled;
     let map_source: &Matrix = match &latent {
         Some(l) => l,
         None => {
-            scaled = features.scaled_to_unit(pipeline::SCALE_CLIP);
+            scaled = pipeline::baseline_input(&features, &s);
             &scaled
         }
     };

@@ -80,6 +80,12 @@ struct SettingsArgs {
     /// similar composition but different abundance (LRBinner-style).
     #[arg(long)]
     no_coverage: bool,
+    /// Share of the VAE's reconstruction loss that the coverage histogram carries against the
+    /// composition (0 to below 1; 0 = every column alike): higher keeps genomes of one abundance
+    /// together (a phage whose halves differ in GC stays one bin) but mixes genomes of like
+    /// abundance more [default: 0]
+    #[arg(long)]
+    coverage_share: Option<f64>,
     /// Leave out reads with no valid k-mer (shorter than k, or all N) instead of stopping with an
     /// error; they are listed in report.json and in no bin.
     #[arg(long)]
@@ -151,6 +157,7 @@ impl SettingsArgs {
         }
         set!(
             k,
+            coverage_share,
             map_input,
             epochs,
             batch_size,

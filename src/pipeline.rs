@@ -3,7 +3,7 @@
 use crate::cluster::{Clustering, Hierarchy, build_hierarchy};
 use crate::embed::{UmapParams, umap};
 use crate::error::{Error, Result};
-use crate::features::{MAX_K, MIN_K, Matrix};
+use crate::features::{COVERAGE_BINS, MAX_K, MIN_K, Matrix};
 use crate::metrics::Scores;
 use crate::model::{LogVar, TrainConfig, TrainEvent, Trainer};
 use crate::reads::{ReadIndex, write_atomically};
@@ -44,6 +44,10 @@ pub struct Settings {
     pub k: usize,
     /// Append each read's 15-mer coverage histogram to its composition (LRBinner-style).
     pub coverage: bool,
+    /// Share of the VAE's reconstruction loss (and of the baseline's distances) that the coverage
+    /// columns carry, against the composition columns; 0.5 weighs the two blocks equally, 0
+    /// leaves every column alike (coverage is then 16 of 152 columns at k = 4).
+    pub coverage_share: f64,
     pub skip_invalid: bool,
     pub map_input: MapInput,
     pub epochs: usize,
@@ -71,6 +75,7 @@ impl Default for Settings {
         Settings {
             k: 4,
             coverage: true,
+            coverage_share: 0.0,
             skip_invalid: false,
             map_input: MapInput::Latent,
             epochs: 300,
@@ -118,6 +123,12 @@ impl Settings {
         {
             return bad("loss weights must be finite and not negative".into());
         }
+        if !(self.coverage_share >= 0.0 && self.coverage_share < 1.0) {
+            return bad(format!(
+                "coverage share must be at least 0 and below 1, not {}",
+                self.coverage_share
+            ));
+        }
         if self.n_neighbors < 2 {
             return bad("n-neighbors must be at least 2".into());
         }
@@ -151,8 +162,27 @@ impl Settings {
         }
     }
 
-    pub fn train_config(&self) -> TrainConfig {
+    /// Per-column weights of a feature matrix with `cols` columns: composition columns 1, the
+    /// coverage columns (the last [`COVERAGE_BINS`]) whatever gives them `coverage_share` of the
+    /// total. Unweighted, 16 columns against 136 barely count, and a genome whose halves differ
+    /// in composition (phage lambda) splits into two bins despite one abundance. Empty (all
+    /// weights 1) when there is no coverage block or the share is 0.
+    pub fn column_weights(&self, cols: usize) -> Vec<f32> {
+        if !self.coverage || cols <= COVERAGE_BINS || self.coverage_share == 0.0 {
+            return Vec::new();
+        }
+        let comp = cols - COVERAGE_BINS;
+        let share = self.coverage_share;
+        let w = (share / (1.0 - share) * comp as f64 / COVERAGE_BINS as f64) as f32;
+        let mut v = vec![1.0; cols];
+        v[comp..].iter_mut().for_each(|x| *x = w);
+        v
+    }
+
+    /// The training settings for features with `cols` columns.
+    pub fn train_config(&self, cols: usize) -> TrainConfig {
         TrainConfig {
+            column_weights: self.column_weights(cols),
             epochs: self.epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
@@ -263,7 +293,7 @@ pub fn train_blocking(
     progress: &Progress,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<Matrix> {
-    let trainer = Trainer::spawn(features, s.train_config());
+    let trainer = Trainer::spawn(features.clone(), s.train_config(features.cols));
     loop {
         match trainer
             .events
@@ -294,6 +324,21 @@ pub fn train_blocking(
             }
         }
     }
+}
+
+/// The baseline's map input: the k-mer vectors scaled to [0, 1] as the VAE sees them, each
+/// column times the square root of its loss weight, so that distances weigh the blocks as the
+/// VAE's loss does.
+pub fn baseline_input(features: &Matrix, s: &Settings) -> Matrix {
+    let mut m = features.scaled_to_unit(SCALE_CLIP);
+    let w = s.column_weights(m.cols);
+    if !w.is_empty() {
+        let f: Vec<f32> = w.iter().map(|x| x.sqrt()).collect();
+        for row in m.data.chunks_mut(m.cols) {
+            row.iter_mut().zip(&f).for_each(|(v, f)| *v *= f);
+        }
+    }
+    m
 }
 
 /// The 2-D map of `input` (the latent, or the k-mer vectors for the baseline).
@@ -474,4 +519,67 @@ pub fn write_matrix(path: &Path, index: &ReadIndex, m: &Matrix) -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_share_sets_the_block_weights() {
+        let s = Settings {
+            coverage_share: 0.5,
+            ..Settings::default()
+        };
+        // k = 4: 136 composition columns and 16 coverage columns.
+        let w = s.column_weights(152);
+        assert_eq!(w.len(), 152);
+        assert!(w[..136].iter().all(|&x| x == 1.0));
+        let cov: f32 = w[136..].iter().sum();
+        assert!((cov / w.iter().sum::<f32>() - 0.5).abs() < 1e-5);
+        let s = Settings {
+            coverage_share: 0.2,
+            ..s
+        };
+        let w = s.column_weights(152);
+        let cov: f32 = w[136..].iter().sum();
+        assert!((cov / w.iter().sum::<f32>() - 0.2).abs() < 1e-5);
+        // Share 0, or no coverage block: unweighted.
+        assert!(Settings::default().column_weights(152).is_empty());
+        let no_cov = Settings {
+            coverage: false,
+            ..s
+        };
+        assert!(no_cov.column_weights(136).is_empty());
+        let bad = Settings {
+            coverage_share: 1.0,
+            ..Settings::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("coverage share")
+        );
+    }
+
+    #[test]
+    fn baseline_input_weighs_columns_by_the_root_of_their_weight() {
+        let n = 50;
+        let cols = 4 + COVERAGE_BINS;
+        let data: Vec<f32> = (0..n * cols).map(|i| ((i * 37) % 101) as f32).collect();
+        let m = Matrix::new(n, cols, data);
+        let plain = m.scaled_to_unit(SCALE_CLIP);
+        let s = Settings {
+            coverage_share: 0.5,
+            ..Settings::default()
+        };
+        let w = s.column_weights(cols);
+        let b = baseline_input(&m, &s);
+        for r in 0..n {
+            for ((got, x), w) in b.row(r).iter().zip(plain.row(r)).zip(&w) {
+                assert!((got - x * w.sqrt()).abs() < 1e-6);
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@ pub mod scatter;
 
 use crate::features::Matrix;
 use crate::model::{TrainCommand, TrainEvent, Trainer};
-use crate::pipeline::{MapInput, SCALE_CLIP, Settings};
+use crate::pipeline::{self, MapInput, Settings};
 use crate::reads::{self, Labels, ReadIndex};
 use colours::ColourBy;
 use egui::Color32;
@@ -221,7 +221,8 @@ impl Explorer {
         }
         self.stop_training();
         self.loss = LossLog::default();
-        let trainer = Trainer::spawn(features, self.settings.train_config());
+        let cols = features.cols;
+        let trainer = Trainer::spawn(features, self.settings.train_config(cols));
         self.training = Some(Training {
             trainer,
             step: 0,
@@ -257,7 +258,7 @@ impl Explorer {
                 self.status = "Train the VAE first (or map the k-mer vectors directly).".into();
                 return;
             }
-            (MapInput::Kmers, _) => Arc::new(d.features.scaled_to_unit(SCALE_CLIP)),
+            (MapInput::Kmers, _) => Arc::new(pipeline::baseline_input(&d.features, &self.settings)),
         };
         let s = self.settings.clone();
         let mcs = s.min_cluster_size_for(d.index.len());

@@ -202,6 +202,18 @@ fn settings(app: &mut Explorer, ui: &mut Ui) {
             "Append each read's 15-mer coverage histogram (LRBinner-style): separates genomes \
              of similar composition but different abundance.",
         );
+    if app.settings.coverage {
+        slider(
+            ui,
+            &mut app.settings.coverage_share,
+            0.0..=0.95,
+            "Coverage share",
+            "Share of the VAE's reconstruction loss carried by the coverage histogram against \
+             the composition (0: every column alike). Higher keeps genomes of one abundance \
+             together but mixes genomes of like abundance more. Takes effect at the next \
+             training.",
+        );
+    }
     if let Some(d) = &app.data
         && (d.k != app.settings.k || d.coverage != app.settings.coverage)
     {

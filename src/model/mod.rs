@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub hidden: Vec<usize>,
     pub logvar: LogVar,
     pub seed: u64,
+    /// Per-column weights of the reconstruction loss; empty means all 1.
+    #[serde(default)]
+    pub column_weights: Vec<f32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -170,6 +173,11 @@ fn train(
         weight_decay: 0.0,
         ..Default::default()
     };
+    let weights = match cfg.column_weights.len() {
+        0 => None,
+        l if l == d => Some(Tensor::from_slice(&cfg.column_weights, (1, d), &dev).map_err(err)?),
+        l => return Err(format!("{l} column weights for {d} feature columns")),
+    };
     let mut opt = AdamW::new(model.vars(), params).map_err(err)?;
     let (mut w_rl, mut w_kld) = (cfg.w_rl, cfg.w_kld);
     let batches = n.div_ceil(cfg.batch_size);
@@ -225,7 +233,7 @@ fn train(
                 .map(|_| StandardNormal.sample(&mut rng))
                 .collect();
             let eps = Tensor::from_vec(noise, (b, cfg.latent), &dev).map_err(err)?;
-            let l = model.losses(&xb, &eps).map_err(err)?;
+            let l = model.losses(&xb, &eps, weights.as_ref()).map_err(err)?;
             let total =
                 ((&l.rl * w_rl).map_err(err)? + (&l.kld * w_kld).map_err(err)?).map_err(err)?;
             opt.backward_step(&total).map_err(err)?;

@@ -134,13 +134,24 @@ impl Vae {
         Ok(h)
     }
 
-    /// Per-sample summed MSE and KLD, averaged over the batch; `eps` is the N(0,1) noise.
-    pub fn losses(&self, x: &Tensor, eps: &Tensor) -> candle_core::Result<Losses> {
+    /// Per-sample summed MSE (each column times its weight, if given) and KLD, averaged over the
+    /// batch; `eps` is the N(0,1) noise.
+    pub fn losses(
+        &self,
+        x: &Tensor,
+        eps: &Tensor,
+        weights: Option<&Tensor>,
+    ) -> candle_core::Result<Losses> {
         let (mu, logvar) = self.encode(x)?;
         let z = (&mu + (eps * (&logvar * 0.5)?.exp()?)?)?;
         let rec = self.decode(&z)?;
         let b = x.dim(0)? as f64;
-        let rl = ((rec - x)?.sqr()?.sum_all()? / b)?;
+        let sq = (rec - x)?.sqr()?;
+        let sq = match weights {
+            Some(w) => sq.broadcast_mul(w)?,
+            None => sq,
+        };
+        let rl = (sq.sum_all()? / b)?;
         let kld_terms = ((logvar.exp()? + mu.sqr()?)? - &logvar)? - 1.0;
         let kld = (kld_terms?.sum(D::Minus1)?.sum_all()? * (0.5 / b))?;
         Ok(Losses { rl, kld })
