@@ -63,14 +63,13 @@ pub fn run(a: RunArgs) -> Result<()> {
     check_writable(a.out)?;
     let progress = Progress::default();
     let mut seconds = Vec::new();
-    let mut timed =
-        |name: &str, t: Instant| seconds.push((name.to_string(), t.elapsed().as_secs_f64()));
+    let mut timed = |name: &str, secs: f64| seconds.push((name.to_string(), secs));
 
     let t = Instant::now();
     let loaded = with_bar(&progress, || {
         reads::load_reads(a.reads, s.feature_options(), &progress)
     })?;
-    timed("read_and_vectors", t);
+    timed("read_and_vectors", t.elapsed().as_secs_f64());
     let index = loaded.index;
     let n = index.len();
     let mut warnings = Vec::new();
@@ -147,7 +146,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             };
             let l = pipeline::train_blocking(features.clone(), &s, &progress, &mut on_event)?;
             bar.finish_and_clear();
-            timed("train", t);
+            timed("train", t.elapsed().as_secs_f64());
             Some(l)
         }
     };
@@ -161,22 +160,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     };
 
-    let t = Instant::now();
-    let map = Matrix::new(
-        n,
-        2,
-        with_bar(&progress, || pipeline::project(map_source, &s, &progress))?,
-    );
-    timed("map", t);
-
-    let t = Instant::now();
-    let points = pipeline::cluster_points(&s, &map, map_source);
-    let hierarchy = with_bar(&progress, || {
-        pipeline::cluster_hierarchy(points, &s, &progress)
+    let m = with_bar(&progress, || {
+        pipeline::map_and_cluster(map_source, &s, &progress)
     })?;
+    timed("map", m.map_seconds);
+    let t = Instant::now();
     let mcs = s.min_cluster_size_for(n);
-    let clustering: Clustering = hierarchy.cut(mcs);
-    timed("cluster", t);
+    let clustering: Clustering = m.hierarchy.cut(mcs);
+    timed("cluster", m.cluster_seconds + t.elapsed().as_secs_f64());
+    let (map, hierarchy) = (m.map, m.hierarchy);
 
     let scores = labels.as_ref().map(|l| score(&clustering.labels, &l.codes));
     let binned = clustering.labels.iter().filter(|&&l| l >= 0).count();
@@ -185,7 +177,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     with_bar(&progress, || {
         pipeline::write_bins(a.out, &index, &clustering, &progress)
     })?;
-    timed("export", t);
+    timed("export", t.elapsed().as_secs_f64());
 
     let result = RunResult {
         latent,

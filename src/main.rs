@@ -184,20 +184,30 @@ impl SettingsArgs {
     }
 }
 
+/// Reads and labels to use: the bundled demo (with its labels unless others are given) or
+/// what was named.
+fn inputs(
+    demo: bool,
+    reads: Option<PathBuf>,
+    labels: Option<PathBuf>,
+) -> Result<(Option<PathBuf>, Option<PathBuf>)> {
+    if demo {
+        let (a, b) = binscape::reads::demo_files()?;
+        Ok((Some(a), Some(labels.unwrap_or(b))))
+    } else {
+        Ok((reads, labels))
+    }
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     binscape::model::use_one_matmul_thread();
     match cli.command {
         Some(Command::Run(r)) => {
             let settings = r.settings.resolve()?;
-            let (reads, labels) = if r.demo {
-                let (a, b) = binscape::reads::demo_files()?;
-                (a, Some(r.labels.clone().unwrap_or(b)))
-            } else {
-                (r.reads.clone().unwrap_or_default(), r.labels.clone())
-            };
+            let (reads, labels) = inputs(r.demo, r.reads.clone(), r.labels.clone())?;
             cli::run(cli::RunArgs {
-                reads: &reads,
+                reads: &reads.unwrap_or_default(),
                 labels: labels.as_deref(),
                 out: &r.out,
                 settings,
@@ -207,12 +217,7 @@ fn main() -> Result<()> {
         }
         None => {
             let settings = cli.settings.resolve()?;
-            let (reads, labels) = if cli.demo {
-                let (a, b) = binscape::reads::demo_files()?;
-                (Some(a), Some(cli.labels.unwrap_or(b)))
-            } else {
-                (cli.reads, cli.labels)
-            };
+            let (reads, labels) = inputs(cli.demo, cli.reads, cli.labels)?;
             binscape::gui::run(binscape::gui::Startup {
                 reads,
                 labels,

@@ -386,6 +386,34 @@ pub fn cluster_points<'a>(s: &Settings, map: &'a Matrix, latent: &'a Matrix) -> 
     }
 }
 
+/// The map of `input` and the HDBSCAN hierarchy of what `cluster_on` names, with the seconds
+/// each took; the CLI and the GUI both go through here.
+pub struct Mapping {
+    /// n × 2.
+    pub map: Matrix,
+    /// The points the hierarchy was built on (the map, or `input` itself).
+    pub points: Matrix,
+    pub hierarchy: Hierarchy,
+    pub map_seconds: f64,
+    pub cluster_seconds: f64,
+}
+
+pub fn map_and_cluster(input: &Matrix, s: &Settings, progress: &Progress) -> Result<Mapping> {
+    let t = std::time::Instant::now();
+    let map = Matrix::new(input.rows, 2, project(input, s, progress)?);
+    let map_seconds = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let points = cluster_points(s, &map, input).clone();
+    let hierarchy = cluster_hierarchy(&points, s, progress)?;
+    Ok(Mapping {
+        map,
+        points,
+        hierarchy,
+        map_seconds,
+        cluster_seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
 /// Bin name of a cluster label, as used in file names and `assignments.tsv`.
 pub fn bin_name(label: i32) -> String {
     if label < 0 {

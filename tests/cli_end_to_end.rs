@@ -42,8 +42,7 @@ fn run_writes_every_read_once_and_scores() {
         "-q",
     ];
     args.extend_from_slice(FAST);
-    let o = binscape(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let report = run_ok(&args);
 
     // Every read exactly once over the bin files, with its full header and sequence.
     let files = read_fasta_dir(&out.join("bins"));
@@ -81,8 +80,6 @@ fn run_writes_every_read_once_and_scores() {
     }
 
     // Three well separated genomes: the report scores the bins.
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["reads"], 180);
     let ari = report["scores"]["ari"].as_f64().unwrap();
     assert!(ari > 0.8, "ARI {ari}");
@@ -147,18 +144,14 @@ fn gzipped_fastq_is_read() {
     let out = out_dir(d.path());
     let mut args = vec!["run", path_str(&gz), "--out", path_str(&out), "-q"];
     args.extend_from_slice(FAST);
-    let o = binscape(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["reads"], 90);
+    assert_eq!(run_ok(&args)["reads"], 90);
 }
 
 #[test]
 fn demo_runs() {
     let d = tmp();
     let out = out_dir(d.path());
-    let o = binscape(&[
+    let report = run_ok(&[
         "run",
         "--demo",
         "--out",
@@ -169,9 +162,6 @@ fn demo_runs() {
         "--umap-epochs",
         "50",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["reads"], 1200);
     assert!(report["scores"]["ari"].as_f64().is_some());
 }

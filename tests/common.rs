@@ -81,6 +81,20 @@ pub fn binscape(args: &[&str]) -> Output {
         .expect("running binscape")
 }
 
+/// Runs `binscape` with `args`, which name `--out DIR`; asserts it succeeded and returns the
+/// parsed `DIR/report.json`.
+pub fn run_ok(args: &[&str]) -> serde_json::Value {
+    let o = binscape(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = args
+        .iter()
+        .position(|a| *a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .expect("run_ok needs --out DIR");
+    let text = std::fs::read_to_string(Path::new(out).join("report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -118,9 +118,9 @@ fn load_train_tune_select_and_export_the_demo() {
     }
     h.check_accessibility();
 
-    // Min cluster size re-cuts the kept tree (no retraining): the bin count follows, and is
-    // the count of a direct cut of that tree.
-    let mut counts = Vec::new();
+    // Min cluster size re-cuts the kept tree (no retraining): each cut is the cut of that tree
+    // at the slider's value, and no bin is smaller than it. (How many bins each gives depends
+    // on when Stop landed, so the counts themselves are not compared.)
     for mcs in [300usize, 5, 15] {
         h.get_by_role_and_label(Role::Slider, "Min cluster size")
             .set_value_accesskit(mcs as f64);
@@ -128,13 +128,14 @@ fn load_train_tune_select_and_export_the_demo() {
             a.map.as_ref().unwrap().cut.min_cluster_size == mcs
         });
         let m = h.state().map.as_ref().unwrap();
-        assert_eq!(m.cut.clustering.n_clusters, m.hierarchy.cut(mcs).n_clusters);
-        counts.push(m.cut.clustering.n_clusters);
+        let c = &m.cut.clustering;
+        assert_eq!(c.labels, m.hierarchy.cut(mcs).labels);
+        let mut sizes = vec![0usize; c.n_clusters];
+        for &l in c.labels.iter().filter(|&&l| l >= 0) {
+            sizes[l as usize] += 1;
+        }
+        assert!(sizes.iter().all(|&s| s >= mcs), "bins {sizes:?} at {mcs}");
     }
-    assert!(
-        counts[0] < counts[1],
-        "bins at min cluster size 300, 5, 15: {counts:?}"
-    );
 
     // Colour by truth, then back by bin.
     let by_bin = h.state().colours.clone();

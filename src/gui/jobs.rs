@@ -219,15 +219,12 @@ pub fn map_and_cluster(
     labels: Option<&Labels>,
     progress: &Progress,
 ) -> Result<Mapped> {
-    let xy = pipeline::project(&input, s, progress)?;
-    let map = Matrix::new(input.rows, 2, xy);
-    let points = Arc::new(pipeline::cluster_points(s, &map, &input).clone());
-    let hierarchy = Arc::new(pipeline::cluster_hierarchy(&points, s, progress)?);
-    let cut = Cut::make(&hierarchy, mcs, index, labels);
+    let m = pipeline::map_and_cluster(&input, s, progress)?;
+    let cut = Cut::make(&m.hierarchy, mcs, index, labels);
     Ok(Mapped {
-        xy: map.data,
-        points,
-        hierarchy,
+        xy: m.map.data,
+        points: Arc::new(m.points),
+        hierarchy: Arc::new(m.hierarchy),
         cut,
     })
 }
