@@ -140,9 +140,7 @@ fn duplicate_read_ids() {
 #[test]
 fn unwritable_output_folder() {
     let d = tmp();
-    let reads = synthetic_reads(10, 5);
-    let fa = d.path().join("r.fa");
-    write_fasta(&fa, &reads);
+    let (fa, _) = reads_fasta(d.path(), 10, 5);
     // A folder inside a regular file cannot be created, even by root.
     let blocker = file(&d, "blocker", b"x");
     let out = blocker.join("out");
@@ -158,9 +156,7 @@ fn unwritable_output_folder() {
 #[test]
 fn labels_missing_and_unknown_ids_warn() {
     let d = tmp();
-    let reads = synthetic_reads(30, 6);
-    let fa = d.path().join("r.fa");
-    write_fasta(&fa, &reads);
+    let (fa, reads) = reads_fasta(d.path(), 30, 6);
     // Drop ten reads' labels and add two ids that are not reads.
     let lab = d.path().join("l.tsv");
     write_labels(&lab, &reads[10..]);
@@ -195,9 +191,7 @@ fn labels_missing_and_unknown_ids_warn() {
 #[test]
 fn malformed_labels_line() {
     let d = tmp();
-    let reads = synthetic_reads(10, 7);
-    let fa = d.path().join("r.fa");
-    write_fasta(&fa, &reads);
+    let (fa, _) = reads_fasta(d.path(), 10, 7);
     let lab = file(&d, "l.tsv", b"read_id\tspecies\nread0001 genome_0\n");
     let err = fails(&fa, &["--labels", path_str(&lab)]);
     assert!(
@@ -229,9 +223,7 @@ fn invalid_setting() {
 #[test]
 fn failed_run_keeps_earlier_outputs_whole() {
     let d = tmp();
-    let reads = synthetic_reads(30, 8);
-    let fa = d.path().join("r.fa");
-    write_fasta(&fa, &reads);
+    let (fa, _) = reads_fasta(d.path(), 30, 8);
     let out = d.path().join("out");
     let mut args = vec!["run", path_str(&fa), "--out", path_str(&out), "-q"];
     args.extend_from_slice(FAST);

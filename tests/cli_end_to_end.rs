@@ -97,9 +97,7 @@ fn run_writes_every_read_once_and_scores() {
 #[test]
 fn same_seed_same_assignments_and_settings_replay() {
     let d = tmp();
-    let reads = synthetic_reads(40, 2);
-    let fa = d.path().join("r.fa");
-    write_fasta(&fa, &reads);
+    let (fa, _) = reads_fasta(d.path(), 40, 2);
     let run = |out: &Path, extra: &[&str]| {
         let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
         args.extend_from_slice(extra);

@@ -54,6 +54,14 @@ pub fn write_fasta(path: &Path, reads: &[(String, String, Vec<u8>)]) {
     std::fs::write(path, s).unwrap();
 }
 
+/// `per` synthetic reads per genome (see [`synthetic_reads`]) written to `dir/r.fa`.
+pub fn reads_fasta(dir: &Path, per: usize, seed: u64) -> (PathBuf, Vec<(String, String, Vec<u8>)>) {
+    let reads = synthetic_reads(per, seed);
+    let fa = dir.join("r.fa");
+    write_fasta(&fa, &reads);
+    (fa, reads)
+}
+
 pub fn write_labels(path: &Path, reads: &[(String, String, Vec<u8>)]) {
     let mut s = String::from("read_id\tspecies\n");
     for (id, label, _) in reads {
