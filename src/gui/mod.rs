@@ -252,14 +252,16 @@ impl Explorer {
     /// Maps and clusters the latent (or, for the baseline, the scaled k-mer vectors).
     pub fn start_map(&mut self) {
         let Some(d) = &self.data else { return };
-        let input = match (self.settings.map_input, &self.latent) {
-            (MapInput::Latent, Some(l)) => l.clone(),
+        // The baseline's scaling (a quantile per column) runs on the job, not the UI thread.
+        let latent = match (self.settings.map_input, &self.latent) {
+            (MapInput::Latent, Some(l)) => Some(l.clone()),
             (MapInput::Latent, None) => {
                 self.status = "Train the VAE first (or map the k-mer vectors directly).".into();
                 return;
             }
-            (MapInput::Kmers, _) => Arc::new(pipeline::baseline_input(&d.features, &self.settings)),
+            (MapInput::Kmers, _) => None,
         };
+        let features = d.features.clone();
         let s = self.settings.clone();
         let mcs = s.min_cluster_size_for(d.index.len());
         let index = d.index.clone();
@@ -269,6 +271,8 @@ impl Explorer {
             "Mapping and clustering",
             self.data_generation,
             move |progress| {
+                let input =
+                    latent.unwrap_or_else(|| Arc::new(pipeline::baseline_input(&features, &s)));
                 Outcome::Mapped(jobs::map_and_cluster(
                     input,
                     &s,
