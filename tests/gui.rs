@@ -230,3 +230,18 @@ fn an_unwritable_export_path_is_an_error_not_a_file() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn baseline_maps_the_kmer_vectors_without_training() {
+    let app = Explorer::with_dialogs(demo_startup(5), Arc::new(FixedDialogs::default()));
+    let mut h = harness(app);
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    h.get_by_label("Map k-mers (no VAE)").click();
+    wait_for(&mut h, "the baseline map", |a| a.map.is_some());
+    let a = h.state();
+    assert!(a.latent.is_none(), "the baseline must not train");
+    let m = a.map.as_ref().unwrap();
+    assert_eq!(m.xy.len(), 2 * 1200);
+    assert!(m.xy.iter().all(|v| v.is_finite()));
+    assert!(m.cut.clustering.n_clusters >= 2);
+}
