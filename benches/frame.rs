@@ -60,6 +60,7 @@ fn synthetic_app(n: usize) -> Explorer {
             clustering,
             bins,
             scores: None,
+            refined: None,
         },
         generation: 1,
     });

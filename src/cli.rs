@@ -168,6 +168,16 @@ pub fn run(a: RunArgs) -> Result<()> {
     let mcs = s.min_cluster_size_for(n);
     let clustering: Clustering = m.hierarchy.cut(mcs);
     timed("cluster", m.cluster_seconds + t.elapsed().as_secs_f64());
+    let (clustering, refined) = if s.refine {
+        let t = Instant::now();
+        let r = with_bar(&progress, || {
+            binscape::refine::refine(&index, &clustering, &s, &progress)
+        })?;
+        timed("refine", t.elapsed().as_secs_f64());
+        r
+    } else {
+        (clustering, Vec::new())
+    };
     let (map, hierarchy) = (m.map, m.hierarchy);
 
     let scores = labels.as_ref().map(|l| score(&clustering.labels, &l.codes));
@@ -204,6 +214,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             .map(|(k, v)| (k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0)))
             .collect(),
         scores,
+        refined,
         warnings,
     };
     pipeline::write_tables(a.out, &index, &result, &s, &report)?;

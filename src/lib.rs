@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod reads;
+pub mod refine;
 
 pub use error::{Error, Result};
 pub use pipeline::{Progress, Settings};

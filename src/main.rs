@@ -144,6 +144,10 @@ struct SettingsArgs {
     /// 0 = min cluster size, at most 15 [default: 0]
     #[arg(long)]
     min_samples: Option<usize>,
+    /// Keep the bins as the whole-sample map cuts them: do not re-examine each bin on its own
+    /// 5-mer map (which splits bins that hold close relatives, e.g. two Enterobacteriaceae).
+    #[arg(long)]
+    no_refine: bool,
 }
 
 impl SettingsArgs {
@@ -178,6 +182,9 @@ impl SettingsArgs {
         s.skip_invalid |= self.skip_invalid;
         if self.no_coverage {
             s.coverage = false;
+        }
+        if self.no_refine {
+            s.refine = false;
         }
         s.validate()?;
         Ok(s)

@@ -68,6 +68,9 @@ pub struct Settings {
     pub min_cluster_size: usize,
     /// 0: automatic (see [`Settings::min_samples_for`]).
     pub min_samples: usize,
+    /// Re-examine every bin on its own 5-mer map and split those that hold several groups
+    /// (see [`crate::refine`]).
+    pub refine: bool,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             cluster_on: ClusterOn::Map,
             min_cluster_size: 0,
             min_samples: 0,
+            refine: true,
         }
     }
 }
@@ -437,6 +441,8 @@ pub struct Report {
     pub epochs_run: usize,
     pub seconds: serde_json::Map<String, serde_json::Value>,
     pub scores: Option<Scores>,
+    /// Bins that refinement split (before → after sizes).
+    pub refined: Vec<crate::refine::Split>,
     pub warnings: Vec<String>,
 }
 

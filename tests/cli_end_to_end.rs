@@ -163,3 +163,25 @@ fn demo_runs() {
     assert_eq!(report["reads"], 1200);
     assert!(report["scores"]["ari"].as_f64().is_some());
 }
+
+#[test]
+fn refinement_is_on_by_default_and_no_refine_is_saved() {
+    let d = tmp();
+    let (fa, _) = reads_fasta(d.path(), 40, 2);
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        run_ok(&args)
+    };
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let on = run(&a, &[]);
+    assert!(on["seconds"]["refine"].as_f64().is_some(), "{on}");
+    assert!(on["refined"].is_array());
+    let off = run(&b, &["--no-refine"]);
+    assert!(off["seconds"].get("refine").is_none(), "{off}");
+    assert_eq!(off["refined"], serde_json::json!([]));
+    let saved: binscape::Settings =
+        serde_json::from_str(&std::fs::read_to_string(b.join("settings.json")).unwrap()).unwrap();
+    assert!(!saved.refine);
+}

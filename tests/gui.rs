@@ -124,12 +124,21 @@ fn load_train_tune_select_and_export_the_demo() {
     for mcs in [300usize, 5, 15] {
         h.get_by_role_and_label(Role::Slider, "Min cluster size")
             .set_value_accesskit(mcs as f64);
-        wait_for(&mut h, "the re-cut", |a| {
-            a.map.as_ref().unwrap().cut.min_cluster_size == mcs
+        wait_for(&mut h, "the refined re-cut", |a| {
+            let cut = &a.map.as_ref().unwrap().cut;
+            cut.min_cluster_size == mcs && cut.refined.is_some()
         });
-        let m = h.state().map.as_ref().unwrap();
+        let a = h.state();
+        let m = a.map.as_ref().unwrap();
         let c = &m.cut.clustering;
-        assert_eq!(c.labels, m.hierarchy.cut(mcs).labels);
+        let plain = m.hierarchy.cut(mcs);
+        let index = &a.data.as_ref().unwrap().index;
+        let progress = binscape::Progress::default();
+        let (want, _) = binscape::refine::refine(index, &plain, &a.settings, &progress).unwrap();
+        assert_eq!(
+            c.labels, want.labels,
+            "the GUI's bins are the CLI's refined cut"
+        );
         let mut sizes = vec![0usize; c.n_clusters];
         for &l in c.labels.iter().filter(|&&l| l >= 0) {
             sizes[l as usize] += 1;

@@ -82,6 +82,13 @@ impl Hierarchy {
     /// Cuts the hierarchy with `min_cluster_size` (excess-of-mass selection, the root itself
     /// never selected, like HDBSCAN's default).
     pub fn cut(&self, min_cluster_size: usize) -> Clustering {
+        self.cut_with(min_cluster_size, false)
+    }
+
+    /// As [`Hierarchy::cut`]; with `allow_single` the root competes too (HDBSCAN's
+    /// `allow_single_cluster`), so points with no real substructure come back as one cluster
+    /// instead of being forced apart at their first split.
+    pub fn cut_with(&self, min_cluster_size: usize, allow_single: bool) -> Clustering {
         let n = self.n;
         let mcs = min_cluster_size.max(2) as u32;
         if n < 2 || self.edges.len() + 1 != n {
@@ -187,8 +194,10 @@ impl Hierarchy {
             child_sum[p] += stability[c];
             has_child[p] = true;
         }
+        selected[0] = allow_single && !(has_child[0] && child_sum[0] > stability[0]);
         // A kept cluster overrides everything below it: the topmost selected one wins.
         let mut under_selected = vec![false; k];
+        under_selected[0] = selected[0];
         for c in 1..k {
             let p = parent[c] as usize;
             if under_selected[p] {
@@ -199,6 +208,9 @@ impl Hierarchy {
 
         // Label = nearest selected ancestor of the cluster each point left from.
         let mut owner = vec![u32::MAX; k];
+        if selected[0] {
+            owner[0] = 0;
+        }
         for c in 1..k {
             owner[c] = if selected[c] {
                 c as u32
@@ -213,7 +225,7 @@ impl Hierarchy {
                 sizes[o as usize] += 1;
             }
         }
-        let mut chosen: Vec<usize> = (1..k).filter(|&c| selected[c] && sizes[c] > 0).collect();
+        let mut chosen: Vec<usize> = (0..k).filter(|&c| selected[c] && sizes[c] > 0).collect();
         chosen.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
         let mut rank = vec![NOISE; k];
         for (i, &c) in chosen.iter().enumerate() {

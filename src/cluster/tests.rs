@@ -132,3 +132,31 @@ fn tiny_inputs_do_not_panic() {
     let c = hdbscan(&same, 2, 5, 5);
     assert_eq!(c.labels.len(), 50);
 }
+
+#[test]
+fn allow_single_keeps_one_blob_whole_and_still_splits_several() {
+    // One Gaussian blob: with the root out of the running HDBSCAN has no cluster to give it (all
+    // noise or splinters); with the root in, it is one cluster.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let g = Normal::new(0.0f32, 1.0).unwrap();
+    let one: Vec<f32> = (0..2 * 600).map(|_| g.sample(&mut rng)).collect();
+    let h = build_hierarchy(&one, 2, 10, &|| false).unwrap();
+    let single = h.cut_with(30, true);
+    assert_eq!(single.n_clusters, 1);
+    assert!(single.labels.iter().all(|&l| l == 0));
+    let plain = h.cut(30);
+    assert!(
+        plain.n_clusters != 1 || plain.labels.contains(&NOISE),
+        "plain cut already keeps the blob whole"
+    );
+    // Well-separated blobs: the root loses to its children, as without allow_single.
+    let pts = blobs(5, 2);
+    let h = build_hierarchy(&pts, 2, 5, &|| false).unwrap();
+    let a = h.cut_with(15, true);
+    assert!(a.n_clusters >= 4, "{}", a.n_clusters);
+    assert_eq!(
+        adjusted_rand_index(&a.labels, &h.cut(15).labels),
+        1.0,
+        "allow_single changed a clear cut"
+    );
+}

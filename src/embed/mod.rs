@@ -4,7 +4,7 @@
 mod curve;
 mod pca;
 
-pub use pca::pca;
+pub use pca::{Pca, pca};
 
 use crate::kdtree::{KdTree, dist2};
 use rand::{RngCore, SeedableRng};

@@ -7,6 +7,7 @@ use crate::features::Matrix;
 use crate::metrics::{Scores, score};
 use crate::pipeline::{self, Progress, Settings};
 use crate::reads::{Labels, LoadedReads, ReadIndex};
+use crate::refine::{Split, refine};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,11 +68,22 @@ pub struct Cut {
     pub clustering: Clustering,
     pub bins: Vec<BinSummary>,
     pub scores: Option<Scores>,
+    /// None: the plain cut of the map; Some: refined (with the bins that were split).
+    pub refined: Option<Vec<Split>>,
 }
 
 impl Cut {
     pub fn make(h: &Hierarchy, mcs: usize, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
-        let clustering = h.cut(mcs);
+        Cut::of(h.cut(mcs), mcs, index, labels, None)
+    }
+
+    fn of(
+        clustering: Clustering,
+        mcs: usize,
+        index: &ReadIndex,
+        labels: Option<&Labels>,
+        refined: Option<Vec<Split>>,
+    ) -> Cut {
         let bins = summarize(index, &clustering.labels, clustering.n_clusters, labels);
         let scores = labels.map(|l| score(&clustering.labels, &l.codes));
         Cut {
@@ -79,6 +91,48 @@ impl Cut {
             clustering,
             bins,
             scores,
+            refined,
+        }
+    }
+
+    /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.
+    pub fn refine(
+        &self,
+        index: &ReadIndex,
+        labels: Option<&Labels>,
+        s: &Settings,
+        progress: &Progress,
+    ) -> Result<Cut> {
+        let (c, splits) = refine(index, &self.clustering, s, progress)?;
+        Ok(Cut::of(
+            c,
+            self.min_cluster_size,
+            index,
+            labels,
+            Some(splits),
+        ))
+    }
+
+    /// "7 bins at min cluster size 60", with what refinement did or that it is under way.
+    pub fn describe(&self, refining: bool) -> String {
+        let base = format!(
+            "{} bins at min cluster size {}",
+            self.clustering.n_clusters, self.min_cluster_size
+        );
+        match (&self.refined, refining) {
+            (Some(s), _) if s.is_empty() => format!("{base}; refinement split no bin"),
+            (Some(s), _) => {
+                let parts: Vec<String> = s
+                    .iter()
+                    .map(|x| {
+                        let into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
+                        format!("{} reads into {}", x.reads, into.join(" + "))
+                    })
+                    .collect();
+                format!("{base}; refinement split {}", parts.join(", "))
+            }
+            (None, true) => format!("{base}; refining bins…"),
+            (None, false) => base,
         }
     }
 }
@@ -97,6 +151,8 @@ pub enum Outcome {
     Mapped(Result<Mapped>),
     /// A new cut, or a new hierarchy (min samples) and its cut.
     Clustered(Result<(Option<Arc<Hierarchy>>, Cut)>),
+    /// The current cut, refined; tagged with the map generation it was made for.
+    Refined(u64, Result<Cut>),
     Exported(Result<String>),
     Picked(Pick, Option<PathBuf>),
 }

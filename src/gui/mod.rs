@@ -285,6 +285,33 @@ impl Explorer {
         );
     }
 
+    /// Refines the current cut on a worker; the plain cut shows meanwhile, so the sliders stay
+    /// quick and the refined bins replace it when ready.
+    pub fn start_refine(&mut self) {
+        if !self.settings.refine {
+            return;
+        }
+        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+            return;
+        };
+        if m.cut.refined.is_some() {
+            return;
+        }
+        let (cut, index, labels) = (m.cut.clone(), d.index.clone(), self.labels.clone());
+        let (s, generation) = (self.settings.clone(), m.generation);
+        self.jobs.spawn(
+            "refine",
+            "Refining bins",
+            self.data_generation,
+            move |progress| {
+                Outcome::Refined(
+                    generation,
+                    cut.refine(&index, labels.as_deref(), &s, progress),
+                )
+            },
+        );
+    }
+
     /// Re-cuts the kept hierarchy at the current min cluster size (no retraining, no new tree).
     pub fn recut(&mut self) {
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
@@ -502,6 +529,12 @@ impl Explorer {
             let stale = match &done.outcome {
                 Outcome::Mapped(_) => !self.jobs.is_latest("map", done.id),
                 Outcome::Clustered(_) => !self.jobs.is_latest("cut", done.id),
+                // A refinement of an older cut or map: a newer cut is on its way or shown.
+                Outcome::Refined(g, _) => {
+                    !self.jobs.is_latest("refine", done.id)
+                        || self.jobs.is_running("cut")
+                        || self.map.as_ref().map(|m| m.generation) != Some(*g)
+                }
                 _ => false,
             };
             if stale {
@@ -623,10 +656,7 @@ impl Explorer {
                 // Cuts of the previous map's tree still in flight no longer apply.
                 self.jobs.supersede("cut");
                 self.map_generation += 1;
-                self.status = format!(
-                    "{} bins at min cluster size {}",
-                    m.cut.clustering.n_clusters, m.cut.min_cluster_size
-                );
+                self.status = m.cut.describe(self.settings.refine);
                 self.map = Some(MapView {
                     grid: Grid::build(&m.xy),
                     xy: m.xy,
@@ -637,21 +667,27 @@ impl Explorer {
                 });
                 self.selection = Selection::default();
                 self.refresh_colours();
+                self.start_refine();
             }
             Outcome::Clustered(Ok((h, cut))) => {
                 if let Some(m) = &mut self.map {
                     if let Some(h) = h {
                         m.hierarchy = h;
                     }
-                    self.status = format!(
-                        "{} bins at min cluster size {}",
-                        cut.clustering.n_clusters, cut.min_cluster_size
-                    );
+                    self.status = cut.describe(self.settings.refine);
+                    m.cut = cut;
+                    self.refresh_colours();
+                    self.start_refine();
+                }
+            }
+            Outcome::Refined(_, Ok(cut)) => {
+                if let Some(m) = &mut self.map {
+                    self.status = cut.describe(false);
                     m.cut = cut;
                     self.refresh_colours();
                 }
             }
-            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) => {
+            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) | Outcome::Refined(_, Err(e)) => {
                 if !matches!(e, crate::Error::Cancelled) {
                     self.errors.push(e.to_string());
                 }

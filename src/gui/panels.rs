@@ -409,6 +409,20 @@ fn settings(app: &mut Explorer, ui: &mut Ui) {
     if r.drag_stopped() || (r.changed() && !r.dragged()) {
         app.recluster();
     }
+    let r = ui
+        .checkbox(&mut app.settings.refine, "Refine bins")
+        .on_hover_text(
+            "Look at every bin again on its own 5-mer map and split bins that hold several \
+             groups (close relatives, such as two Enterobacteriaceae). Runs after each cut; the \
+             plain cut shows meanwhile.",
+        );
+    if r.changed() {
+        if app.settings.refine {
+            app.start_refine();
+        } else {
+            app.recut();
+        }
+    }
 }
 
 fn map(app: &mut Explorer, ui: &mut Ui) {

@@ -314,6 +314,56 @@ fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) ->
     Ok(Matrix::new(n, COVERAGE_BINS, out))
 }
 
+/// Re-reads the reads where `wanted[row]` and hands `sink(row, vector)` each one's k-mer
+/// composition, in file order; the vectors are computed in parallel batches and never all held.
+pub fn composition_pass(
+    index: &ReadIndex,
+    wanted: &[bool],
+    k: usize,
+    stage: &str,
+    progress: &Progress,
+    mut sink: impl FnMut(usize, &[f32]),
+) -> Result<()> {
+    let table = KmerTable::new(k);
+    let d = table.dims();
+    let total = wanted.iter().filter(|&&w| w).count() as u64;
+    progress.start(stage, total.max(1));
+    let row_of_record = index.row_of_record();
+    let mut batch: Vec<(u32, Vec<u8>)> = Vec::new();
+    let (mut bases, mut done) = (0usize, 0u64);
+    let mut flush = |batch: &mut Vec<(u32, Vec<u8>)>| {
+        let rows: Vec<(u32, Vec<f32>)> = batch
+            .par_drain(..)
+            .map(|(row, seq)| {
+                let mut v = vec![0f32; d];
+                table.composition(&seq, &mut v);
+                (row, v)
+            })
+            .collect();
+        for (row, v) in rows {
+            sink(row as usize, &v);
+        }
+    };
+    for_each_record(&index.path, progress, |rec, _, seq| {
+        if let Some(&Some(row)) = row_of_record.get(rec as usize)
+            && wanted.get(row as usize).copied().unwrap_or(false)
+        {
+            bases += seq.len();
+            batch.push((row, seq.to_vec()));
+            done += 1;
+            if bases >= BATCH_BASES {
+                flush(&mut batch);
+                bases = 0;
+                progress.set(done);
+            }
+        }
+        Ok(())
+    })?;
+    flush(&mut batch);
+    progress.set(total.max(1));
+    Ok(())
+}
+
 /// Calls `f(record_number, header, seq)` for every record of `path`, in file order.
 pub(crate) fn for_each_record(
     path: &Path,

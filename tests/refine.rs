@@ -1,0 +1,120 @@
+//! Bin refinement on generated reads: a bin holding two genomes is split, a one-genome bin is not.
+use binscape::cluster::Clustering;
+use binscape::metrics::adjusted_rand_index;
+use binscape::pipeline::Settings;
+use binscape::reads::{FeatureOptions, load_reads};
+use binscape::refine::refine;
+use binscape::{Error, Progress};
+use rand::{Rng, SeedableRng};
+
+/// `n` reads of 1.5–3 kb from a random 1 Mb genome with GC fraction `gc`: under 1× coverage,
+/// as for most genomes of a metagenome (reads of a small genome at high coverage overlap, and
+/// group by where they come from).
+fn genome_reads(gc: f64, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
+    let genome: Vec<u8> = (0..1_000_000)
+        .map(|_| match (rng.random::<f64>() < gc, rng.random::<bool>()) {
+            (true, true) => b'G',
+            (true, false) => b'C',
+            (false, true) => b'A',
+            (false, false) => b'T',
+        })
+        .collect();
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(1500..3000);
+            let start = rng.random_range(0..genome.len() - len);
+            genome[start..start + len].to_vec()
+        })
+        .collect()
+}
+
+/// Genomes A (GC 42%, 300 reads) and B (50%, 100 reads: close to A, a third of its reads) put in
+/// one bin, C (65%, 200 reads) in another; reads interleaved so file order says nothing.
+fn setup(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i32>, Clustering) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
+    for (g, (gc, n)) in [(0.42, 300), (0.50, 100), (0.65, 200)]
+        .into_iter()
+        .enumerate()
+    {
+        reads.extend(
+            genome_reads(gc, n, &mut rng)
+                .into_iter()
+                .map(|s| (g as i32, s)),
+        );
+    }
+    for i in (1..reads.len()).rev() {
+        reads.swap(i, rng.random_range(0..=i));
+    }
+    let mut fa = String::new();
+    for (i, (_, s)) in reads.iter().enumerate() {
+        fa.push_str(&format!(">r{i}\n{}\n", String::from_utf8_lossy(s)));
+    }
+    let path = dir.join("r.fa");
+    std::fs::write(&path, fa).unwrap();
+    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let labels: Vec<i32> = truth.iter().map(|&g| if g == 2 { 1 } else { 0 }).collect();
+    let n = labels.len();
+    let c = Clustering {
+        labels,
+        n_clusters: 2,
+        strength: vec![1.0; n],
+    };
+    (path, truth, c)
+}
+
+#[test]
+fn a_bin_of_two_genomes_is_split_and_a_one_genome_bin_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, truth, c) = setup(dir.path());
+    let opt = FeatureOptions {
+        k: 4,
+        coverage: false,
+        skip_invalid: false,
+    };
+    let progress = Progress::default();
+    let loaded = load_reads(&path, opt, &progress).unwrap();
+    let (refined, splits) = refine(&loaded.index, &c, &Settings::default(), &progress).unwrap();
+
+    assert_eq!(refined.n_clusters, 3, "splits: {splits:?}");
+    assert_eq!(splits.len(), 1);
+    assert_eq!(splits[0].reads, 400);
+    let ari = adjusted_rand_index(&refined.labels, &truth);
+    assert!(ari > 0.95, "ARI {ari}");
+    // Genome C's bin is untouched: one bin, all of C and nothing else.
+    let c_bins: std::collections::HashSet<i32> = (0..truth.len())
+        .filter(|&i| truth[i] == 2)
+        .map(|i| refined.labels[i])
+        .collect();
+    assert_eq!(c_bins.len(), 1);
+    let c_bin = *c_bins.iter().next().unwrap();
+    let in_c_bin = refined.labels.iter().filter(|&&l| l == c_bin).count();
+    assert_eq!(in_c_bin, 200);
+    // Bins are numbered by size, largest first.
+    let sizes: Vec<usize> = (0..3)
+        .map(|b| refined.labels.iter().filter(|&&l| l == b).count())
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+}
+
+#[test]
+fn refinement_is_deterministic_and_cancellable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _, c) = setup(dir.path());
+    let opt = FeatureOptions {
+        k: 4,
+        coverage: false,
+        skip_invalid: false,
+    };
+    let progress = Progress::default();
+    let loaded = load_reads(&path, opt, &progress).unwrap();
+    let s = Settings::default();
+    let a = refine(&loaded.index, &c, &s, &progress).unwrap();
+    let b = refine(&loaded.index, &c, &s, &progress).unwrap();
+    assert_eq!(a, b);
+    progress.cancel();
+    assert!(matches!(
+        refine(&loaded.index, &c, &s, &progress),
+        Err(Error::Cancelled)
+    ));
+}
