@@ -102,6 +102,14 @@ fn main() {
             t.elapsed().as_secs_f64(),
             c.n_clusters
         );
+        let t = Instant::now();
+        let (r, splits) = binscape::refine::refine(&loaded.index, &c, &s, &p).unwrap();
+        println!(
+            "refining the bins (5-mer maps):  {:>8.2} s ({} bins, {} split)",
+            t.elapsed().as_secs_f64(),
+            r.n_clusters,
+            splits.len()
+        );
     } else {
         println!("{} not found: skipping the dev-set stages", reads.display());
     }
