@@ -277,40 +277,19 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
 /// Second pass: every read's coverage histogram against the finished counts.
 fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) -> Result<Matrix> {
     let n = index.len();
-    progress.start("k-mer coverage histograms", n as u64);
     let mut out = vec![0f32; n * COVERAGE_BINS];
-    let row_of_record = index.row_of_record();
-    let mut batch: Vec<(u32, Vec<u8>)> = Vec::new();
-    let (mut bases, mut done) = (0usize, 0u64);
-    let flush = |batch: &mut Vec<(u32, Vec<u8>)>, out: &mut [f32]| {
-        let hists: Vec<(u32, Vec<f32>)> = batch
-            .par_drain(..)
-            .map(|(row, seq)| {
-                let mut h = vec![0f32; COVERAGE_BINS];
-                counts.histogram(&seq, &mut h);
-                (row, h)
-            })
-            .collect();
-        for (row, h) in hists {
-            let r = row as usize;
-            out[r * COVERAGE_BINS..(r + 1) * COVERAGE_BINS].copy_from_slice(&h);
-        }
-    };
-    for_each_record(&index.path, progress, |rec, _, seq| {
-        if let Some(&Some(row)) = row_of_record.get(rec as usize) {
-            bases += seq.len();
-            batch.push((row, seq.to_vec()));
-            done += 1;
-            if bases >= BATCH_BASES {
-                flush(&mut batch, &mut out);
-                bases = 0;
-                progress.set(done);
-            }
-        }
-        Ok(())
-    })?;
-    flush(&mut batch, &mut out);
-    progress.set(n as u64);
+    rows_pass(
+        index,
+        None,
+        "k-mer coverage histograms",
+        progress,
+        |seq| {
+            let mut h = vec![0f32; COVERAGE_BINS];
+            counts.histogram(seq, &mut h);
+            h
+        },
+        |row, h| out[row * COVERAGE_BINS..(row + 1) * COVERAGE_BINS].copy_from_slice(&h),
+    )?;
     Ok(Matrix::new(n, COVERAGE_BINS, out))
 }
 
@@ -325,28 +304,47 @@ pub fn composition_pass(
     mut sink: impl FnMut(usize, &[f32]),
 ) -> Result<()> {
     let table = KmerTable::new(k);
-    let d = table.dims();
-    let total = wanted.iter().filter(|&&w| w).count() as u64;
+    rows_pass(
+        index,
+        Some(wanted),
+        stage,
+        progress,
+        |seq| {
+            let mut v = vec![0f32; table.dims()];
+            table.composition(seq, &mut v);
+            v
+        },
+        |row, v| sink(row, &v),
+    )
+}
+
+/// Another pass over the reads file: `compute(seq)` for every read (every row, or those where
+/// `wanted[row]`) in parallel batches, handed to `sink(row, value)` in file order.
+fn rows_pass<T: Send>(
+    index: &ReadIndex,
+    wanted: Option<&[bool]>,
+    stage: &str,
+    progress: &Progress,
+    compute: impl Fn(&[u8]) -> T + Sync,
+    mut sink: impl FnMut(usize, T),
+) -> Result<()> {
+    let total = wanted.map_or(index.len(), |w| w.iter().filter(|&&x| x).count()) as u64;
     progress.start(stage, total.max(1));
     let row_of_record = index.row_of_record();
     let mut batch: Vec<(u32, Vec<u8>)> = Vec::new();
     let (mut bases, mut done) = (0usize, 0u64);
     let mut flush = |batch: &mut Vec<(u32, Vec<u8>)>| {
-        let rows: Vec<(u32, Vec<f32>)> = batch
+        let rows: Vec<(u32, T)> = batch
             .par_drain(..)
-            .map(|(row, seq)| {
-                let mut v = vec![0f32; d];
-                table.composition(&seq, &mut v);
-                (row, v)
-            })
+            .map(|(row, seq)| (row, compute(&seq)))
             .collect();
         for (row, v) in rows {
-            sink(row as usize, &v);
+            sink(row as usize, v);
         }
     };
     for_each_record(&index.path, progress, |rec, _, seq| {
         if let Some(&Some(row)) = row_of_record.get(rec as usize)
-            && wanted.get(row as usize).copied().unwrap_or(false)
+            && wanted.is_none_or(|w| w.get(row as usize).copied().unwrap_or(false))
         {
             bases += seq.len();
             batch.push((row, seq.to_vec()));
