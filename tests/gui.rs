@@ -254,3 +254,41 @@ fn baseline_maps_the_kmer_vectors_without_training() {
     assert!(m.xy.iter().all(|v| v.is_finite()));
     assert!(m.cut.clustering.n_clusters >= 2);
 }
+
+#[test]
+fn labels_opened_after_refining_score_the_refined_bins_without_redoing_them() {
+    let (reads, labels) = binscape::reads::demo_files().unwrap();
+    let startup = Startup {
+        reads: Some(reads),
+        ..demo_startup(5)
+    };
+    let startup = Startup {
+        labels: None,
+        ..startup
+    };
+    let mut h = harness(Explorer::with_dialogs(
+        startup,
+        Arc::new(FixedDialogs::default()),
+    ));
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    h.get_by_label("Map k-mers (no VAE)").click();
+    wait_for(&mut h, "the refined baseline bins", |a| {
+        a.map.as_ref().is_some_and(|m| m.cut.refined.is_some())
+    });
+    let before = h.state().map.as_ref().unwrap().cut.clone();
+    assert!(before.scores.is_none());
+    h.state_mut().open_labels(labels);
+    wait_for(&mut h, "the scores", |a| {
+        a.map.as_ref().unwrap().cut.scores.is_some()
+    });
+    let a = h.state();
+    let cut = &a.map.as_ref().unwrap().cut;
+    assert_eq!(
+        cut.clustering, before.clustering,
+        "rescoring changed the bins"
+    );
+    assert_eq!(cut.refined, before.refined);
+    assert!(!a.jobs.is_running("refine"), "labels re-ran refinement");
+    let want = binscape::metrics::score(&cut.clustering.labels, &a.labels.as_ref().unwrap().codes);
+    assert_eq!(cut.scores.as_ref().unwrap().ari, want.ari);
+}

@@ -95,6 +95,18 @@ impl Cut {
         }
     }
 
+    /// The same bins scored against (new) labels: no re-cut, no re-refinement.
+    pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
+        let c = self.clustering.clone();
+        Cut::of(
+            c,
+            self.min_cluster_size,
+            index,
+            labels,
+            self.refined.clone(),
+        )
+    }
+
     /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.
     pub fn refine(
         &self,
@@ -151,8 +163,8 @@ pub enum Outcome {
     Mapped(Result<Mapped>),
     /// A new cut, or a new hierarchy (min samples) and its cut.
     Clustered(Result<(Option<Arc<Hierarchy>>, Cut)>),
-    /// The current cut, refined; tagged with the map generation it was made for.
-    Refined(u64, Result<Cut>),
+    /// The current cut, refined (a new map or cut supersedes refinements in flight).
+    Refined(Result<Cut>),
     Exported(Result<String>),
     Picked(Pick, Option<PathBuf>),
 }
@@ -250,9 +262,12 @@ impl Jobs {
         self.latest.get(kind) == Some(&id)
     }
 
-    /// Marks every job of `kind` in flight as stale (its input was replaced).
+    /// Marks every job of `kind` in flight as stale (its input was replaced) and asks it to stop.
     pub fn supersede(&mut self, kind: &'static str) {
         self.latest.remove(kind);
+        for r in self.running.iter().filter(|r| r.kind == kind) {
+            r.progress.cancel();
+        }
     }
 
     pub fn is_running(&self, kind: &str) -> bool {

@@ -266,6 +266,7 @@ impl Explorer {
         let mcs = s.min_cluster_size_for(d.index.len());
         let index = d.index.clone();
         let labels = self.labels.clone();
+        self.jobs.supersede("refine");
         self.jobs.spawn(
             "map",
             "Mapping and clustering",
@@ -298,18 +299,23 @@ impl Explorer {
             return;
         }
         let (cut, index, labels) = (m.cut.clone(), d.index.clone(), self.labels.clone());
-        let (s, generation) = (self.settings.clone(), m.generation);
+        let s = self.settings.clone();
         self.jobs.spawn(
             "refine",
             "Refining bins",
             self.data_generation,
-            move |progress| {
-                Outcome::Refined(
-                    generation,
-                    cut.refine(&index, labels.as_deref(), &s, progress),
-                )
-            },
+            move |progress| Outcome::Refined(cut.refine(&index, labels.as_deref(), &s, progress)),
         );
+    }
+
+    /// Starts a job that yields a new cut; a refinement of the cut it replaces is then stale.
+    fn spawn_cut(
+        &mut self,
+        name: &str,
+        work: impl FnOnce(&crate::Progress) -> Outcome + Send + 'static,
+    ) {
+        self.jobs.supersede("refine");
+        self.jobs.spawn("cut", name, self.data_generation, work);
     }
 
     /// Re-cuts the kept hierarchy at the current min cluster size (no retraining, no new tree).
@@ -319,10 +325,20 @@ impl Explorer {
         };
         let mcs = self.settings.min_cluster_size_for(d.index.len());
         let (h, index, labels) = (m.hierarchy.clone(), d.index.clone(), self.labels.clone());
-        self.jobs
-            .spawn("cut", "Re-cutting bins", self.data_generation, move |_| {
-                Outcome::Clustered(Ok((None, Cut::make(&h, mcs, &index, labels.as_deref()))))
-            });
+        self.spawn_cut("Re-cutting bins", move |_| {
+            Outcome::Clustered(Ok((None, Cut::make(&h, mcs, &index, labels.as_deref()))))
+        });
+    }
+
+    /// Scores the bins shown against the labels just opened (no re-cut, no re-refinement).
+    fn rescore(&mut self) {
+        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+            return;
+        };
+        let (cut, index, labels) = (m.cut.clone(), d.index.clone(), self.labels.clone());
+        self.spawn_cut("Scoring bins", move |_| {
+            Outcome::Clustered(Ok((None, cut.rescored(&index, labels.as_deref()))))
+        });
     }
 
     /// Rebuilds the hierarchy for a new min samples, then cuts it.
@@ -333,19 +349,14 @@ impl Explorer {
         let s = self.settings.clone();
         let mcs = s.min_cluster_size_for(d.index.len());
         let (points, index, labels) = (m.points.clone(), d.index.clone(), self.labels.clone());
-        self.jobs.spawn(
-            "cut",
-            "Clustering (HDBSCAN)",
-            self.data_generation,
-            move |progress| {
-                Outcome::Clustered(
-                    crate::pipeline::cluster_hierarchy(&points, &s, progress).map(|h| {
-                        let cut = Cut::make(&h, mcs, &index, labels.as_deref());
-                        (Some(Arc::new(h)), cut)
-                    }),
-                )
-            },
-        );
+        self.spawn_cut("Clustering (HDBSCAN)", move |progress| {
+            Outcome::Clustered(
+                crate::pipeline::cluster_hierarchy(&points, &s, progress).map(|h| {
+                    let cut = Cut::make(&h, mcs, &index, labels.as_deref());
+                    (Some(Arc::new(h)), cut)
+                }),
+            )
+        });
     }
 
     pub fn export_selection(&mut self, path: PathBuf) {
@@ -529,12 +540,7 @@ impl Explorer {
             let stale = match &done.outcome {
                 Outcome::Mapped(_) => !self.jobs.is_latest("map", done.id),
                 Outcome::Clustered(_) => !self.jobs.is_latest("cut", done.id),
-                // A refinement of an older cut or map: a newer cut is on its way or shown.
-                Outcome::Refined(g, _) => {
-                    !self.jobs.is_latest("refine", done.id)
-                        || self.jobs.is_running("cut")
-                        || self.map.as_ref().map(|m| m.generation) != Some(*g)
-                }
+                Outcome::Refined(_) => !self.jobs.is_latest("refine", done.id),
                 _ => false,
             };
             if stale {
@@ -645,9 +651,12 @@ impl Explorer {
                 self.errors.extend(w);
                 self.labels = Some(Arc::new(l));
                 self.labels_path = Some(path);
-                // Rescore the current bins against the new truth.
-                if self.map.is_some() {
+                // Score the bins against the new truth; a cut still in flight was started with
+                // the old labels, so it is redone instead.
+                if self.jobs.is_running("cut") {
                     self.recut();
+                } else {
+                    self.rescore();
                 }
                 self.refresh_colours();
             }
@@ -680,14 +689,14 @@ impl Explorer {
                     self.start_refine();
                 }
             }
-            Outcome::Refined(_, Ok(cut)) => {
+            Outcome::Refined(Ok(cut)) => {
                 if let Some(m) = &mut self.map {
                     self.status = cut.describe(false);
                     m.cut = cut;
                     self.refresh_colours();
                 }
             }
-            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) | Outcome::Refined(_, Err(e)) => {
+            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) | Outcome::Refined(Err(e)) => {
                 if !matches!(e, crate::Error::Cancelled) {
                     self.errors.push(e.to_string());
                 }
