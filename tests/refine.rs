@@ -2,7 +2,7 @@
 use binscape::cluster::Clustering;
 use binscape::metrics::adjusted_rand_index;
 use binscape::pipeline::Settings;
-use binscape::reads::{FeatureOptions, load_reads};
+use binscape::reads::{FeatureOptions, ReadIndex, load_reads};
 use binscape::refine::refine;
 use binscape::{Error, Progress};
 use rand::{Rng, SeedableRng};
@@ -29,8 +29,9 @@ fn genome_reads(gc: f64, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
 }
 
 /// Genomes A (GC 42%, 300 reads) and B (50%, 100 reads: close to A, a third of its reads) put in
-/// one bin, C (65%, 200 reads) in another; reads interleaved so file order says nothing.
-fn setup(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i32>, Clustering) {
+/// one bin, C (65%, 200 reads) in another; reads interleaved so file order says nothing. Returns
+/// the loaded reads' index, each read's genome and that two-bin clustering.
+fn setup(dir: &std::path::Path) -> (ReadIndex, Vec<i32>, Clustering) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
     for (g, (gc, n)) in [(0.42, 300), (0.50, 100), (0.65, 200)]
@@ -60,21 +61,21 @@ fn setup(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i32>, Clustering) {
         n_clusters: 2,
         strength: vec![1.0; n],
     };
-    (path, truth, c)
-}
-
-#[test]
-fn a_bin_of_two_genomes_is_split_and_a_one_genome_bin_kept_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, truth, c) = setup(dir.path());
     let opt = FeatureOptions {
         k: 4,
         coverage: false,
         skip_invalid: false,
     };
+    let loaded = load_reads(&path, opt, &Progress::default()).unwrap();
+    (loaded.index, truth, c)
+}
+
+#[test]
+fn a_bin_of_two_genomes_is_split_and_a_one_genome_bin_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (index, truth, c) = setup(dir.path());
     let progress = Progress::default();
-    let loaded = load_reads(&path, opt, &progress).unwrap();
-    let (refined, splits) = refine(&loaded.index, &c, &Settings::default(), &progress).unwrap();
+    let (refined, splits) = refine(&index, &c, &Settings::default(), &progress).unwrap();
 
     assert_eq!(refined.n_clusters, 3, "splits: {splits:?}");
     assert_eq!(splits.len(), 1);
@@ -100,21 +101,15 @@ fn a_bin_of_two_genomes_is_split_and_a_one_genome_bin_kept_whole() {
 #[test]
 fn refinement_is_deterministic_and_cancellable() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _, c) = setup(dir.path());
-    let opt = FeatureOptions {
-        k: 4,
-        coverage: false,
-        skip_invalid: false,
-    };
+    let (index, _, c) = setup(dir.path());
     let progress = Progress::default();
-    let loaded = load_reads(&path, opt, &progress).unwrap();
     let s = Settings::default();
-    let a = refine(&loaded.index, &c, &s, &progress).unwrap();
-    let b = refine(&loaded.index, &c, &s, &progress).unwrap();
+    let a = refine(&index, &c, &s, &progress).unwrap();
+    let b = refine(&index, &c, &s, &progress).unwrap();
     assert_eq!(a, b);
     progress.cancel();
     assert!(matches!(
-        refine(&loaded.index, &c, &s, &progress),
+        refine(&index, &c, &s, &progress),
         Err(Error::Cancelled)
     ));
 }
