@@ -2,10 +2,10 @@
 //! with the pointer moving (hover lookup), and a frame while panning (the raster is rebuilt).
 //! Runs the real app headless: egui's pass plus tessellation, the work a frame costs the CPU
 //! before the GPU draws. `cargo bench --bench frame`
+use binscape::bins::Cut;
 use binscape::bins::summarize;
 use binscape::cluster::Clustering;
 use binscape::features::Matrix;
-use binscape::gui::jobs::Cut;
 use binscape::gui::scatter::Grid;
 use binscape::gui::{Dataset, Explorer, MapView, Startup};
 use binscape::reads::ReadIndex;

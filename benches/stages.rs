@@ -1,15 +1,16 @@
-//! Per-stage throughput on the dev set and HDBSCAN at scale. Prints figures; asserts nothing.
-//! `cargo bench --bench stages` (dev data from ../shared/data, or BINSCAPE_BENCH_READS=FILE).
+//! Per-stage seconds of `pipeline::run` (the CLI's own path) on a reads file, and HDBSCAN at
+//! scale. Prints figures; asserts nothing.
+//! `cargo bench --bench stages` (dev data from ../shared/data, or BINSCAPE_BENCH_READS=FILE;
+//! BINSCAPE_BENCH_EPOCHS sets the epochs, default 20).
 use binscape::Progress;
 use binscape::cluster::build_hierarchy;
-use binscape::features::Matrix;
-use binscape::model::{TrainEvent, use_one_matmul_thread};
-use binscape::pipeline::{self, Settings};
+use binscape::model::use_one_matmul_thread;
+use binscape::pipeline::{self, Stage};
 use binscape::reads::load_reads;
+use binscape::settings::Settings;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 fn blobs_2d(n: usize, seed: u64) -> Vec<f32> {
@@ -24,6 +25,19 @@ fn blobs_2d(n: usize, seed: u64) -> Vec<f32> {
     v
 }
 
+/// Peak resident memory of this process so far (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
 fn main() {
     use_one_matmul_thread();
     let reads = std::env::var("BINSCAPE_BENCH_READS")
@@ -34,9 +48,13 @@ fn main() {
                 "/../shared/data/dev_long.fastq"
             ))
         });
-    let s = Settings::default();
+    let epochs = std::env::var("BINSCAPE_BENCH_EPOCHS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let p = Progress::default();
     if reads.exists() {
+        let s = Settings::default();
         let t = Instant::now();
         let composition_only = load_reads(
             &reads,
@@ -48,70 +66,33 @@ fn main() {
         )
         .unwrap();
         let tc = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let loaded = load_reads(&reads, s.feature_options(), &p).unwrap();
-        let tf = t.elapsed().as_secs_f64();
-        let n = loaded.index.len();
+        let mb = std::fs::metadata(&reads).map_or(0.0, |m| m.len() as f64 / 1e6);
         println!(
-            "reads: {} ({} reads, {} bases)",
+            "k=4 composition alone: {tc:.2} s, {:.0} reads/s, {:.0} MB/s",
+            composition_only.index.len() as f64 / tc,
+            mb / tc
+        );
+        drop(composition_only);
+        let s = Settings { epochs, ..s };
+        let r = pipeline::run(&reads, None, &s, &p, &mut |_| {}).unwrap();
+        println!(
+            "{}: {} reads, {} bases, {epochs} epochs, {} bins",
             reads.display(),
-            n,
-            loaded.index.total_bases()
+            r.index.len(),
+            r.index.total_bases(),
+            r.cut.clustering.n_clusters
         );
-        println!(
-            "vectors, k=4 composition:        {:>8.2} s  {:>10.0} reads/s",
-            tc,
-            composition_only.index.len() as f64 / tc
-        );
-        println!(
-            "vectors, composition + coverage: {:>8.2} s  {:>10.0} reads/s",
-            tf,
-            n as f64 / tf
-        );
-        let epochs = 20;
-        let short = Settings {
-            epochs,
-            ..s.clone()
-        };
-        let t = Instant::now();
-        let latent = pipeline::train_blocking(
-            Arc::new(loaded.features),
-            &short,
-            &p,
-            &mut |_: &TrainEvent| {},
-        )
-        .unwrap();
-        let tt = t.elapsed().as_secs_f64();
-        println!(
-            "VAE training (batch {}):          {:>8.3} s/epoch ({} epochs)",
-            s.batch_size,
-            tt / epochs as f64,
-            epochs
-        );
-        let t = Instant::now();
-        let map = Matrix::new(n, 2, pipeline::project(&latent, &s, &p).unwrap());
-        println!(
-            "UMAP map of the latent:          {:>8.2} s",
-            t.elapsed().as_secs_f64()
-        );
-        let t = Instant::now();
-        let h = pipeline::cluster_hierarchy(&map, &s, &p).unwrap();
-        let c = h.cut(s.min_cluster_size_for(n));
-        println!(
-            "HDBSCAN on the map:              {:>8.3} s ({} bins)",
-            t.elapsed().as_secs_f64(),
-            c.n_clusters
-        );
-        let t = Instant::now();
-        let (r, splits) = binscape::refine::refine(&loaded.index, &c, &s, &p).unwrap();
-        println!(
-            "refining the bins (5-mer maps):  {:>8.2} s ({} bins, {} split)",
-            t.elapsed().as_secs_f64(),
-            r.n_clusters,
-            splits.len()
-        );
+        println!("{:<18} {:>9} {:>9}", "stage", "seconds", "MB/s");
+        for stage in Stage::ORDER {
+            if let Some((_, secs)) = r.seconds.iter().find(|(st, _)| *st == stage) {
+                println!("{:<18} {secs:>9.2} {:>9.1}", stage.key(), mb / secs);
+            }
+        }
+        if let Some(m) = peak_rss_mb() {
+            println!("peak RSS {m:.0} MB");
+        }
     } else {
-        println!("{} not found: skipping the dev-set stages", reads.display());
+        println!("{} not found: skipping the reads stages", reads.display());
     }
     for n in [100_000usize, 1_000_000] {
         let pts = blobs_2d(n, 1);

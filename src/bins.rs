@@ -1,6 +1,13 @@
-//! Per-bin summaries (the explorer's bins table, `bins.tsv`): size, bases, length, GC, N50 and,
-//! with ground truth, the majority label and its share.
+//! A cut of the hierarchy into bins, with what the bins table and the scores need: per-bin
+//! summaries (size, bases, length, GC, N50 and, with ground truth, the majority label and its
+//! share) and the scores. The CLI's report and the explorer's table both read a [`Cut`].
+use crate::cluster::{Clustering, Hierarchy};
+use crate::error::Result;
+use crate::metrics::{Scores, score};
+use crate::progress::Progress;
 use crate::reads::{Labels, ReadIndex, n50};
+use crate::refine::Split;
+use crate::settings::Settings;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinSummary {
@@ -68,6 +75,99 @@ pub fn summarize(
         });
     }
     out
+}
+
+/// One cut of the hierarchy with what the bins table and the scores need.
+#[derive(Clone, Debug)]
+pub struct Cut {
+    pub min_cluster_size: usize,
+    pub clustering: Clustering,
+    pub bins: Vec<BinSummary>,
+    pub scores: Option<Scores>,
+    /// None: the plain cut of the map; Some: refined (with the bins that were split).
+    pub refined: Option<Vec<Split>>,
+}
+
+impl Cut {
+    pub fn make(h: &Hierarchy, mcs: usize, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
+        Cut::of(h.cut(mcs), mcs, index, labels, None)
+    }
+
+    /// Reads in a bin (not unbinned).
+    pub fn binned_reads(&self) -> usize {
+        self.clustering.labels.iter().filter(|&&l| l >= 0).count()
+    }
+
+    fn of(
+        clustering: Clustering,
+        mcs: usize,
+        index: &ReadIndex,
+        labels: Option<&Labels>,
+        refined: Option<Vec<Split>>,
+    ) -> Cut {
+        let bins = summarize(index, &clustering.labels, clustering.n_clusters, labels);
+        let scores = labels.map(|l| score(&clustering.labels, &l.codes));
+        Cut {
+            min_cluster_size: mcs,
+            clustering,
+            bins,
+            scores,
+            refined,
+        }
+    }
+
+    /// The same bins scored against (new) labels: no re-cut, no re-refinement.
+    pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
+        let c = self.clustering.clone();
+        Cut::of(
+            c,
+            self.min_cluster_size,
+            index,
+            labels,
+            self.refined.clone(),
+        )
+    }
+
+    /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.
+    pub fn refine(
+        &self,
+        index: &ReadIndex,
+        labels: Option<&Labels>,
+        s: &Settings,
+        progress: &Progress,
+    ) -> Result<Cut> {
+        let (c, splits) = crate::refine::refine(index, &self.clustering, s, progress)?;
+        Ok(Cut::of(
+            c,
+            self.min_cluster_size,
+            index,
+            labels,
+            Some(splits),
+        ))
+    }
+
+    /// "7 bins at min cluster size 60", with what refinement did or that it is under way.
+    pub fn describe(&self, refining: bool) -> String {
+        let base = format!(
+            "{} bins at min cluster size {}",
+            self.clustering.n_clusters, self.min_cluster_size
+        );
+        match (&self.refined, refining) {
+            (Some(s), _) if s.is_empty() => format!("{base}; refinement split no bin"),
+            (Some(s), _) => {
+                let parts: Vec<String> = s
+                    .iter()
+                    .map(|x| {
+                        let into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
+                        format!("{} reads into {}", x.reads, into.join(" + "))
+                    })
+                    .collect();
+                format!("{base}; refinement split {}", parts.join(", "))
+            }
+            (None, true) => format!("{base}; refining bins…"),
+            (None, false) => base,
+        }
+    }
 }
 
 #[cfg(test)]

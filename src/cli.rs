@@ -1,22 +1,20 @@
-//! `binscape run`: the headless pipeline, with indicatif progress, writing bins and tables.
-use anyhow::Result;
-use binscape::cluster::Clustering;
-use binscape::features::Matrix;
-use binscape::metrics::score;
+//! `binscape run`: [`pipeline::run`] with an indicatif bar, then the run's folder written whole.
 use binscape::model::TrainEvent;
-use binscape::pipeline::{self, LossRow, MapInput, Report, RunResult, Settings};
-use binscape::reads;
-use binscape::{Error, Progress};
+use binscape::output::RunFolder;
+use binscape::pipeline::{self, RunEvent};
+use binscape::{Error, Progress, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
-/// Runs `stage` while a bar follows `progress` from a second thread.
-pub fn with_bar<T>(progress: &Progress, stage: impl FnOnce() -> T) -> T {
-    let bar = ProgressBar::new(1);
+/// Runs `stage` while a bar follows `progress` (stage name, done of total) from a second thread.
+pub fn with_bar<T>(progress: &Progress, quiet: bool, stage: impl FnOnce(&ProgressBar) -> T) -> T {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:32} [{bar:40}] {percent:>3}% {elapsed}")
+        ProgressStyle::with_template("{spinner} {msg:40} [{bar:40}] {percent:>3}% {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -31,21 +29,12 @@ pub fn with_bar<T>(progress: &Progress, stage: impl FnOnce() -> T) -> T {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let out = stage();
+        let out = stage(&bar);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         out
     });
     bar.finish_and_clear();
     out
-}
-
-/// Fails early, before hours of work, when `out` cannot be created or written.
-fn check_writable(out: &Path) -> Result<(), Error> {
-    std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
-    let probe = out.join(format!(".binscape-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| Error::write(out, e))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
 }
 
 pub struct RunArgs<'a> {
@@ -57,170 +46,33 @@ pub struct RunArgs<'a> {
     pub save_latent: bool,
 }
 
-pub fn run(a: RunArgs) -> Result<()> {
+pub fn run(a: RunArgs, progress: &Progress) -> Result<(), Error> {
     let s = a.settings;
     s.validate()?;
-    check_writable(a.out)?;
-    let progress = Progress::default();
-    let mut seconds = Vec::new();
-    let mut timed = |name: &str, secs: f64| seconds.push((name.to_string(), secs));
-
-    let t = Instant::now();
-    let loaded = with_bar(&progress, || {
-        reads::load_reads(a.reads, s.feature_options(), &progress)
+    // Fails early, before hours of work, when `out` cannot take a run; nothing is created in
+    // `out` until the run is complete.
+    let folder = RunFolder::prepare(a.out)?;
+    let mut result = with_bar(progress, a.quiet, |bar| {
+        // Lines printed while the bar is drawn would garble it: suspend it for each.
+        let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+        let mut on_event = |ev: RunEvent| match ev {
+            RunEvent::Read { index, dims } if !a.quiet => say(format!(
+                "{} reads, {} bases, N50 {} bp, {dims} feature dims",
+                index.len(),
+                index.total_bases(),
+                index.n50(None)
+            )),
+            RunEvent::Warning(w) => say(format!("warning: {w}")),
+            RunEvent::Train(TrainEvent::Epoch { epoch, total, .. }) => progress.set_stage(
+                &format!("training VAE, epoch {epoch}/{} loss {total:.4}", s.epochs),
+            ),
+            _ => {}
+        };
+        pipeline::run(a.reads, a.labels, &s, progress, &mut on_event)
     })?;
-    timed("read_and_vectors", t.elapsed().as_secs_f64());
-    let index = loaded.index;
-    let n = index.len();
-    let mut warnings = Vec::new();
-    if !index.skipped.is_empty() {
-        let ex: Vec<String> = index
-            .skipped
-            .iter()
-            .take(3)
-            .map(|(r, id)| format!("{id} (record {})", r + 1))
-            .collect();
-        warnings.push(format!(
-            "{}: left out {} reads with no valid k-mer, e.g. {}",
-            a.reads.display(),
-            index.skipped.len(),
-            ex.join(", ")
-        ));
-    }
-    let labels = match a.labels {
-        Some(p) => {
-            let l = reads::load_labels(p, &index)?;
-            warnings.extend(l.warnings(p));
-            Some(l)
-        }
-        None => None,
-    };
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    if !a.quiet {
-        eprintln!(
-            "{n} reads, {} bases, N50 {} bp, {} feature dims",
-            index.total_bases(),
-            index.n50(None),
-            loaded.features.cols
-        );
-    }
-
-    let features = Arc::new(loaded.features);
-    let mut losses = Vec::new();
-    let mut epochs_run = 0;
-    let latent: Option<Matrix> = match s.map_input {
-        MapInput::Kmers => None,
-        MapInput::Latent => {
-            let t = Instant::now();
-            let bar = ProgressBar::new((n.div_ceil(s.batch_size) * s.epochs) as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} training VAE  epoch {msg} [{bar:40}] {percent:>3}% {elapsed} ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            let mut on_event = |ev: &TrainEvent| match ev {
-                TrainEvent::Batch {
-                    epoch,
-                    step,
-                    rl,
-                    kld,
-                    total,
-                    ..
-                } => {
-                    losses.push(LossRow {
-                        step: *step,
-                        epoch: *epoch,
-                        rl: *rl,
-                        kld: *kld,
-                        total: *total,
-                    });
-                    bar.set_position(*step);
-                }
-                TrainEvent::Epoch { epoch, total, .. } => {
-                    bar.set_message(format!("{epoch}/{} loss {total:.4}", s.epochs));
-                    epochs_run = *epoch;
-                }
-                _ => {}
-            };
-            let l = pipeline::train_blocking(features.clone(), &s, &progress, &mut on_event)?;
-            bar.finish_and_clear();
-            timed("train", t.elapsed().as_secs_f64());
-            Some(l)
-        }
-    };
-    // The baseline maps the same [0, 1]-scaled vectors the VAE is trained on, weighted alike.
-    let scaled;
-    let map_source: &Matrix = match &latent {
-        Some(l) => l,
-        None => {
-            scaled = pipeline::baseline_input(&features, &s);
-            &scaled
-        }
-    };
-
-    let m = with_bar(&progress, || {
-        pipeline::map_and_cluster(map_source, &s, &progress)
+    let report = with_bar(progress, a.quiet, |_| {
+        result.export(folder, &s, a.save_latent, progress)
     })?;
-    timed("map", m.map_seconds);
-    let t = Instant::now();
-    let mcs = s.min_cluster_size_for(n);
-    let clustering: Clustering = m.hierarchy.cut(mcs);
-    timed("cluster", m.cluster_seconds + t.elapsed().as_secs_f64());
-    let (clustering, refined) = if s.refine {
-        let t = Instant::now();
-        let r = with_bar(&progress, || {
-            binscape::refine::refine(&index, &clustering, &s, &progress)
-        })?;
-        timed("refine", t.elapsed().as_secs_f64());
-        r
-    } else {
-        (clustering, Vec::new())
-    };
-    let (map, hierarchy) = (m.map, m.hierarchy);
-
-    let scores = labels.as_ref().map(|l| score(&clustering.labels, &l.codes));
-    let binned = clustering.labels.iter().filter(|&&l| l >= 0).count();
-
-    let t = Instant::now();
-    with_bar(&progress, || {
-        pipeline::write_bins(a.out, &index, &clustering, &progress)
-    })?;
-    timed("export", t.elapsed().as_secs_f64());
-
-    let result = RunResult {
-        latent,
-        map,
-        hierarchy,
-        clustering,
-        losses,
-        seconds,
-    };
-    let report = Report {
-        reads: n,
-        bases: index.total_bases(),
-        read_n50: index.n50(None),
-        skipped_reads: index.skipped.len(),
-        bins: result.clustering.n_clusters,
-        binned_reads: binned,
-        binned_fraction: binned as f64 / n as f64,
-        min_cluster_size: mcs,
-        min_samples: s.min_samples_for(n),
-        epochs_run,
-        seconds: result
-            .seconds
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0)))
-            .collect(),
-        scores,
-        refined,
-        warnings,
-    };
-    pipeline::write_tables(a.out, &index, &result, &s, &report)?;
-    if let (true, Some(l)) = (a.save_latent, &result.latent) {
-        pipeline::write_matrix(&a.out.join("latent.tsv"), &index, l)?;
-    }
     if !a.quiet {
         eprintln!(
             "{} bins, {:.1}% of reads binned -> {}",

@@ -45,7 +45,9 @@ impl Error {
         Error::Record {
             path: path.to_path_buf(),
             record,
-            id: id.map(|i| format!(" (id '{i}')")).unwrap_or_default(),
+            id: id
+                .map(|i| format!(" (id '{}')", printable(i)))
+                .unwrap_or_default(),
             reason: reason.into(),
         }
     }
@@ -60,5 +62,43 @@ impl Error {
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Training(e.to_string())
+    }
+}
+
+/// `s` as it can be shown on one terminal line: control and replacement characters (binary
+/// garbage read as an id) escaped, and at most 60 characters.
+pub fn printable(s: &str) -> String {
+    const MAX: usize = 60;
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || c == char::REPLACEMENT_CHARACTER {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn binary_ids_are_escaped_and_cut() {
+        let e = super::Error::record(
+            std::path::Path::new("r.fq"),
+            3,
+            Some("a\u{1}\u{fffd}b"),
+            "bad",
+        );
+        let m = e.to_string();
+        assert!(m.contains("(id 'a\\u{1}\\u{fffd}b')"), "{m}");
+        let long = "x".repeat(500);
+        let m =
+            super::Error::record(std::path::Path::new("r.fq"), 1, Some(&long), "bad").to_string();
+        assert!(m.len() < 120 && m.contains('…'), "{m}");
     }
 }

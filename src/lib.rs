@@ -10,9 +10,13 @@ pub mod gui;
 pub mod kdtree;
 pub mod metrics;
 pub mod model;
+pub mod output;
 pub mod pipeline;
+pub mod progress;
 pub mod reads;
 pub mod refine;
+pub mod settings;
 
 pub use error::{Error, Result};
-pub use pipeline::{Progress, Settings};
+pub use progress::Progress;
+pub use settings::Settings;

@@ -2,10 +2,11 @@
 mod cli;
 
 use anyhow::Result;
-use binscape::Settings;
-use binscape::pipeline::{ClusterOn, MapInput};
+use binscape::settings::{ClusterOn, MapInput};
+use binscape::{Progress, Settings};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +44,8 @@ enum Command {
 
 #[derive(Args)]
 struct RunCmd {
-    /// Reads to bin: FASTQ or FASTA, plain or gzipped.
+    /// Reads to bin: FASTQ or FASTA, plain or gzipped; `-` reads standard input (spooled to a
+    /// temporary file, since binning reads the reads more than once).
     #[arg(required_unless_present = "demo")]
     reads: Option<PathBuf>,
     /// Ground truth, `read_id<TAB>label` with a header line: adds ARI, precision, recall and F1
@@ -206,21 +208,58 @@ fn inputs(
     }
 }
 
-fn main() -> Result<()> {
+/// Ctrl-C, SIGTERM and SIGHUP cancel the run: the stage in progress stops, the staging folder
+/// is removed and `--out` keeps what it held. A second signal ends the process at once (the
+/// next run removes what it leaves).
+fn cancel_on_signals(progress: &Progress) {
+    let p = progress.clone();
+    let _ = ctrlc::set_handler(move || {
+        if p.cancelled() {
+            std::process::exit(130);
+        }
+        p.cancel();
+    });
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     binscape::model::use_one_matmul_thread();
+    let progress = Progress::default();
+    let out = cli.command.as_ref().map(|Command::Run(r)| r.out.clone());
+    match start(cli, &progress) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) if progress.cancelled() => {
+            eprintln!(
+                "binscape: interrupted; {} holds what it held before this run",
+                out.unwrap_or_default().display()
+            );
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(cli: Cli, progress: &Progress) -> Result<()> {
     match cli.command {
         Some(Command::Run(r)) => {
             let settings = r.settings.resolve()?;
             let (reads, labels) = inputs(r.demo, r.reads.clone(), r.labels.clone())?;
-            cli::run(cli::RunArgs {
-                reads: &reads.unwrap_or_default(),
-                labels: labels.as_deref(),
-                out: &r.out,
-                settings,
-                quiet: r.quiet,
-                save_latent: r.save_latent,
-            })
+            cancel_on_signals(progress);
+            cli::run(
+                cli::RunArgs {
+                    reads: &reads.unwrap_or_default(),
+                    labels: labels.as_deref(),
+                    out: &r.out,
+                    settings,
+                    quiet: r.quiet,
+                    save_latent: r.save_latent,
+                },
+                progress,
+            )?;
+            Ok(())
         }
         None => {
             let settings = cli.settings.resolve()?;

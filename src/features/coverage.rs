@@ -3,9 +3,11 @@
 //! Reads of an abundant genome share many k-mers with other reads; reads of a rare one few, so
 //! this separates genomes of similar composition but different abundance.
 //!
-//! Counts live in a hashed table of saturating u8 counters (no k-mer is stored): memory is
-//! fixed up front from the input size, and the rare collisions only inflate a count slightly,
-//! alike for every read.
+//! Counts live in a hashed table of saturating u8 counters (no k-mer is stored), and the rare
+//! collisions only inflate a count slightly, alike for every read. The table's size is a
+//! function of the reads' bases alone ([`KmerCounts::settle`]), so the same reads give the same
+//! counts however they are stored.
+use super::CODE;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// k-mer length for coverage (LRBinner's choice): long enough that most 15-mers are unique
@@ -18,19 +20,6 @@ pub struct KmerCounts {
     table: Vec<AtomicU8>,
     shift: u32,
 }
-
-const CODE: [u8; 256] = {
-    let mut t = [4u8; 256];
-    t[b'A' as usize] = 0;
-    t[b'a' as usize] = 0;
-    t[b'C' as usize] = 1;
-    t[b'c' as usize] = 1;
-    t[b'G' as usize] = 2;
-    t[b'g' as usize] = 2;
-    t[b'T' as usize] = 3;
-    t[b't' as usize] = 3;
-    t
-};
 
 /// Calls `f` with the canonical 2-bit code of every 15-mer of ACGT bases in `seq`.
 #[inline]
@@ -57,14 +46,43 @@ impl KmerCounts {
     /// A table for about `expected_kmers` k-mers: four slots each keeps the chance that an
     /// unrelated k-mer shares a slot near 15% (4 Mi to 1 Gi slots, 1 byte each).
     pub fn new(expected_kmers: u64) -> Self {
-        let slots = (expected_kmers.saturating_mul(4))
-            .next_power_of_two()
-            .clamp(1 << 22, 1 << 30);
-        let bits = slots.trailing_zeros();
+        let slots = Self::slots_for(expected_kmers);
         KmerCounts {
             table: (0..slots).map(|_| AtomicU8::new(0)).collect(),
-            shift: 64 - bits,
+            shift: 64 - slots.trailing_zeros(),
         }
+    }
+
+    fn slots_for(kmers: u64) -> u64 {
+        (kmers.saturating_mul(4))
+            .next_power_of_two()
+            .clamp(1 << 22, 1 << 30)
+    }
+
+    /// The table as if it had been sized for `bases` from the start. A slot is the top bits of
+    /// the hash, so halving the table adds slots 2i and 2i + 1; saturating at 255 either way,
+    /// the folded counts equal those counted directly into the smaller table. `Err(bases)`
+    /// when the table is smaller than `bases` call for (count again into a new one).
+    pub fn settle(self, bases: u64) -> Result<KmerCounts, u64> {
+        let want = Self::slots_for(bases) as usize;
+        let mut table = self.table;
+        if want > table.len() {
+            return Err(bases);
+        }
+        while table.len() > want {
+            let half: Vec<AtomicU8> = table
+                .chunks_exact(2)
+                .map(|p| {
+                    let (a, b) = (p[0].load(Ordering::Relaxed), p[1].load(Ordering::Relaxed));
+                    AtomicU8::new(a.saturating_add(b))
+                })
+                .collect();
+            table = half;
+        }
+        Ok(KmerCounts {
+            shift: 64 - (table.len() as u64).trailing_zeros(),
+            table,
+        })
     }
 
     #[inline]
@@ -128,6 +146,45 @@ mod tests {
         counts.histogram(&other, &mut h);
         assert!(h[0] > 0.9, "{h:?}");
         assert!((h.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_folded_table_equals_one_counted_at_its_size() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let reads: Vec<Vec<u8>> = (0..300)
+            .map(|i| {
+                // Some reads repeated many times, so counters saturate.
+                let n = if i % 10 == 0 { 60 } else { 2000 };
+                (0..n).map(|_| b"ACGT"[rng.random_range(0..4)]).collect()
+            })
+            .collect();
+        let count = |c: &KmerCounts| {
+            for (i, r) in reads.iter().enumerate() {
+                for _ in 0..if i % 10 == 0 { 300 } else { 1 } {
+                    c.add(r);
+                }
+            }
+        };
+        let big = KmerCounts::new(1 << 24);
+        count(&big);
+        let small = KmerCounts::new(1 << 21);
+        count(&small);
+        let folded = big.settle(1 << 21).unwrap();
+        assert_eq!(folded.table.len(), small.table.len());
+        assert!(
+            folded
+                .table
+                .iter()
+                .zip(&small.table)
+                .all(|(a, b)| { a.load(Ordering::Relaxed) == b.load(Ordering::Relaxed) })
+        );
+        assert!(small.table.iter().any(|c| c.load(Ordering::Relaxed) == 255));
+        // A table smaller than the bases call for is not stretched.
+        assert_eq!(
+            KmerCounts::new(1 << 21).settle(1 << 26).err(),
+            Some(1 << 26)
+        );
     }
 
     #[test]

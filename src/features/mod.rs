@@ -19,7 +19,8 @@ const fn base_code(b: u8) -> u8 {
     }
 }
 
-const CODE: [u8; 256] = {
+/// 2-bit code of every byte (A=0, C=1, G=2, T=3; anything else 4), for every k-mer scan.
+pub(crate) const CODE: [u8; 256] = {
     let mut t = [4u8; 256];
     let mut i = 0;
     while i < 256 {
@@ -28,6 +29,9 @@ const CODE: [u8; 256] = {
     }
     t
 };
+
+/// Fraction clipped at each end of every feature column before scaling to [0, 1].
+pub const SCALE_CLIP: f32 = 0.005;
 
 /// Maps every k-mer code to its canonical slot.
 #[derive(Clone, Debug)]
@@ -79,6 +83,17 @@ impl KmerTable {
     /// Number of canonical slots: 32 for k=3, 136 for k=4, 512 for k=5.
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    /// [`KmerTable::dims`] without building the table: 4^k / 2 canonical k-mers, plus half the
+    /// 4^(k/2) palindromes for even k.
+    pub fn dims_of(k: usize) -> usize {
+        let all = 1usize << (2 * k);
+        if k.is_multiple_of(2) {
+            (all + (1usize << k)) / 2
+        } else {
+            all / 2
+        }
     }
 
     /// Writes the normalised composition of `seq` into `out` (len = dims) and returns the number
@@ -224,6 +239,9 @@ pub(crate) mod tests {
         assert_eq!(KmerTable::new(3).dims(), 32);
         assert_eq!(KmerTable::new(4).dims(), 136);
         assert_eq!(KmerTable::new(5).dims(), 512);
+        for k in MIN_K..=MAX_K {
+            assert_eq!(KmerTable::dims_of(k), KmerTable::new(k).dims(), "k = {k}");
+        }
     }
 
     #[test]

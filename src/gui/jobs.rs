@@ -1,16 +1,42 @@
 //! Work off the UI thread: each job runs on its own thread with a [`Progress`] (shown as a bar,
 //! cancellable) and sends one [`Outcome`] back over a crossbeam channel, then wakes the UI.
 use crate::Result;
-use crate::bins::{BinSummary, summarize};
-use crate::cluster::{Clustering, Hierarchy};
+use crate::bins::Cut;
+use crate::cluster::Hierarchy;
 use crate::features::Matrix;
-use crate::metrics::{Scores, score};
-use crate::pipeline::{self, Progress, Settings};
+use crate::pipeline;
+use crate::progress::Progress;
 use crate::reads::{Labels, LoadedReads, ReadIndex};
-use crate::refine::{Split, refine};
+use crate::settings::Settings;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The kinds of job: one of a kind runs at a time, and a newer one supersedes an older one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Load,
+    Labels,
+    Dialog,
+    Map,
+    Cut,
+    Refine,
+    Export,
+}
+
+impl JobKind {
+    fn name(self) -> &'static str {
+        match self {
+            JobKind::Load => "load",
+            JobKind::Labels => "labels",
+            JobKind::Dialog => "dialog",
+            JobKind::Map => "map",
+            JobKind::Cut => "cut",
+            JobKind::Refine => "refine",
+            JobKind::Export => "export",
+        }
+    }
+}
 
 /// What a file dialog is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,94 +87,6 @@ impl Dialogs for NativeDialogs {
     }
 }
 
-/// One cut of the hierarchy with what the bins table and the scores need.
-#[derive(Clone, Debug)]
-pub struct Cut {
-    pub min_cluster_size: usize,
-    pub clustering: Clustering,
-    pub bins: Vec<BinSummary>,
-    pub scores: Option<Scores>,
-    /// None: the plain cut of the map; Some: refined (with the bins that were split).
-    pub refined: Option<Vec<Split>>,
-}
-
-impl Cut {
-    pub fn make(h: &Hierarchy, mcs: usize, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
-        Cut::of(h.cut(mcs), mcs, index, labels, None)
-    }
-
-    fn of(
-        clustering: Clustering,
-        mcs: usize,
-        index: &ReadIndex,
-        labels: Option<&Labels>,
-        refined: Option<Vec<Split>>,
-    ) -> Cut {
-        let bins = summarize(index, &clustering.labels, clustering.n_clusters, labels);
-        let scores = labels.map(|l| score(&clustering.labels, &l.codes));
-        Cut {
-            min_cluster_size: mcs,
-            clustering,
-            bins,
-            scores,
-            refined,
-        }
-    }
-
-    /// The same bins scored against (new) labels: no re-cut, no re-refinement.
-    pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
-        let c = self.clustering.clone();
-        Cut::of(
-            c,
-            self.min_cluster_size,
-            index,
-            labels,
-            self.refined.clone(),
-        )
-    }
-
-    /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.
-    pub fn refine(
-        &self,
-        index: &ReadIndex,
-        labels: Option<&Labels>,
-        s: &Settings,
-        progress: &Progress,
-    ) -> Result<Cut> {
-        let (c, splits) = refine(index, &self.clustering, s, progress)?;
-        Ok(Cut::of(
-            c,
-            self.min_cluster_size,
-            index,
-            labels,
-            Some(splits),
-        ))
-    }
-
-    /// "7 bins at min cluster size 60", with what refinement did or that it is under way.
-    pub fn describe(&self, refining: bool) -> String {
-        let base = format!(
-            "{} bins at min cluster size {}",
-            self.clustering.n_clusters, self.min_cluster_size
-        );
-        match (&self.refined, refining) {
-            (Some(s), _) if s.is_empty() => format!("{base}; refinement split no bin"),
-            (Some(s), _) => {
-                let parts: Vec<String> = s
-                    .iter()
-                    .map(|x| {
-                        let into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
-                        format!("{} reads into {}", x.reads, into.join(" + "))
-                    })
-                    .collect();
-                format!("{base}; refinement split {}", parts.join(", "))
-            }
-            (None, true) => format!("{base}; refining bins…"),
-            (None, false) => base,
-        }
-    }
-}
-
 /// A finished map: the 2-D layout and the hierarchy over the points clustered.
 pub struct Mapped {
     pub xy: Vec<f32>,
@@ -182,7 +120,7 @@ pub struct Running {
     pub name: String,
     pub progress: Progress,
     /// Jobs of the same kind replace each other (a newer cut supersedes an older one).
-    pub kind: &'static str,
+    pub kind: JobKind,
 }
 
 pub struct Jobs {
@@ -190,7 +128,7 @@ pub struct Jobs {
     rx: Receiver<Done>,
     pub running: Vec<Running>,
     /// The newest job of each kind: an older one's result is stale when it lands later.
-    latest: std::collections::HashMap<&'static str, u64>,
+    latest: std::collections::HashMap<JobKind, u64>,
     next_id: u64,
     pub ctx: Option<egui::Context>,
 }
@@ -213,7 +151,7 @@ impl Jobs {
     /// Runs `work` on a new thread; a running job of the same `kind` is cancelled first.
     pub fn spawn(
         &mut self,
-        kind: &'static str,
+        kind: JobKind,
         name: impl Into<String>,
         data_generation: u64,
         work: impl FnOnce(&Progress) -> Outcome + Send + 'static,
@@ -234,7 +172,7 @@ impl Jobs {
         let tx = self.tx.clone();
         let ctx = self.ctx.clone();
         std::thread::Builder::new()
-            .name(format!("binscape-{kind}"))
+            .name(format!("binscape-{}", kind.name()))
             .spawn(move || {
                 let outcome = work(&progress);
                 let _ = tx.send(Done {
@@ -258,19 +196,19 @@ impl Jobs {
     }
 
     /// Whether job `id` is the newest of its `kind` (older cuts and maps are dropped).
-    pub fn is_latest(&self, kind: &str, id: u64) -> bool {
-        self.latest.get(kind) == Some(&id)
+    pub fn is_latest(&self, kind: JobKind, id: u64) -> bool {
+        self.latest.get(&kind) == Some(&id)
     }
 
     /// Marks every job of `kind` in flight as stale (its input was replaced) and asks it to stop.
-    pub fn supersede(&mut self, kind: &'static str) {
-        self.latest.remove(kind);
+    pub fn supersede(&mut self, kind: JobKind) {
+        self.latest.remove(&kind);
         for r in self.running.iter().filter(|r| r.kind == kind) {
             r.progress.cancel();
         }
     }
 
-    pub fn is_running(&self, kind: &str) -> bool {
+    pub fn is_running(&self, kind: JobKind) -> bool {
         self.running.iter().any(|r| r.kind == kind)
     }
 

@@ -1,7 +1,7 @@
 //! The read map: a spatial grid for hover and selection, a density raster for many points, real
 //! egui_plot points when few are in view, and box/lasso selection.
 //!
-//! egui_plot `Points` costs ≈300 ms CPU per frame at 1 M points (DESIGN.md), so beyond
+//! egui_plot `Points` costs ≈300 ms CPU per frame at 1 M points (measured here, 2026-11), so beyond
 //! [`POINTS_LIMIT`] visible reads the map is drawn as one texture rasterised here, rebuilt only
 //! when the view, the colours or the size change.
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};

@@ -5,6 +5,7 @@ mod vae;
 
 pub use vae::Vae;
 
+use crate::error::{Error, Result};
 use crate::features::Matrix;
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -104,7 +105,11 @@ impl Trainer {
             .name("binscape-trainer".into())
             .spawn(move || {
                 if let Err(e) = train(&features, &cfg, &ev_tx, &cmd_rx) {
-                    let _ = ev_tx.send(TrainEvent::Failed(e));
+                    let msg = match e {
+                        Error::Training(m) => m,
+                        e => e.to_string(),
+                    };
+                    let _ = ev_tx.send(TrainEvent::Failed(msg));
                 }
             })
             .expect("spawning the trainer thread");
@@ -158,16 +163,17 @@ fn train(
     cfg: &TrainConfig,
     events: &Sender<TrainEvent>,
     commands: &Receiver<TrainCommand>,
-) -> Result<(), String> {
-    let err = |e: candle_core::Error| e.to_string();
+) -> Result<()> {
     if cfg.batch_size == 0 || cfg.latent == 0 {
-        return Err("batch size and latent size must be at least 1".into());
+        return Err(Error::Training(
+            "batch size and latent size must be at least 1".into(),
+        ));
     }
     let dev = device();
-    let x = features.scaled_to_unit(crate::pipeline::SCALE_CLIP);
+    let x = features.scaled_to_unit(crate::features::SCALE_CLIP);
     let (n, d) = (x.rows, x.cols);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let model = Vae::new(d, &cfg.hidden, cfg.latent, cfg.logvar, &mut rng, &dev).map_err(err)?;
+    let model = Vae::new(d, &cfg.hidden, cfg.latent, cfg.logvar, &mut rng, &dev)?;
     let params = ParamsAdamW {
         lr: cfg.learning_rate,
         weight_decay: 0.0,
@@ -175,10 +181,14 @@ fn train(
     };
     let weights = match cfg.column_weights.len() {
         0 => None,
-        l if l == d => Some(Tensor::from_slice(&cfg.column_weights, (1, d), &dev).map_err(err)?),
-        l => return Err(format!("{l} column weights for {d} feature columns")),
+        l if l == d => Some(Tensor::from_slice(&cfg.column_weights, (1, d), &dev)?),
+        l => {
+            return Err(Error::Training(format!(
+                "{l} column weights for {d} feature columns"
+            )));
+        }
     };
-    let mut opt = AdamW::new(model.vars(), params).map_err(err)?;
+    let mut opt = AdamW::new(model.vars(), params)?;
     let (mut w_rl, mut w_kld) = (cfg.w_rl, cfg.w_kld);
     let batches = n.div_ceil(cfg.batch_size);
     let steps_total = (batches * cfg.epochs) as u64;
@@ -228,25 +238,24 @@ fn train(
                 buf.extend_from_slice(x.row(i));
             }
             let b = chunk.len();
-            let xb = Tensor::from_slice(&buf, (b, d), &dev).map_err(err)?;
+            let xb = Tensor::from_slice(&buf, (b, d), &dev)?;
             let noise: Vec<f32> = (0..b * cfg.latent)
                 .map(|_| StandardNormal.sample(&mut rng))
                 .collect();
-            let eps = Tensor::from_vec(noise, (b, cfg.latent), &dev).map_err(err)?;
-            let l = model.losses(&xb, &eps, weights.as_ref()).map_err(err)?;
-            let total =
-                ((&l.rl * w_rl).map_err(err)? + (&l.kld * w_kld).map_err(err)?).map_err(err)?;
-            opt.backward_step(&total).map_err(err)?;
+            let eps = Tensor::from_vec(noise, (b, cfg.latent), &dev)?;
+            let l = model.losses(&xb, &eps, weights.as_ref())?;
+            let total = ((&l.rl * w_rl)? + (&l.kld * w_kld)?)?;
+            opt.backward_step(&total)?;
             step += 1;
-            let rl = l.rl.to_scalar::<f32>().map_err(err)?;
-            let kld = l.kld.to_scalar::<f32>().map_err(err)?;
-            let tot = total.to_scalar::<f32>().map_err(err)?;
+            let rl = l.rl.to_scalar::<f32>()?;
+            let kld = l.kld.to_scalar::<f32>()?;
+            let tot = total.to_scalar::<f32>()?;
             if !tot.is_finite() || !rl.is_finite() || !kld.is_finite() {
-                return Err(format!(
+                return Err(Error::Training(format!(
                     "the loss became {tot} at epoch {epoch}, step {step} (RL {rl}, KLD {kld}); \
                      lower the learning rate ({}) or the loss weights",
                     opt.learning_rate()
-                ));
+                )));
             }
             (s_rl, s_kld, s_tot) = (s_rl + rl as f64, s_kld + kld as f64, s_tot + tot as f64);
             let _ = events.send(TrainEvent::Batch {
@@ -267,7 +276,7 @@ fn train(
             total: (s_tot / m) as f32,
         });
     }
-    let latent = model.embed(&x.data, n, &dev).map_err(err)?;
+    let latent = model.embed(&x.data, n, &dev)?;
     let _ = events.send(TrainEvent::Done {
         latent: Matrix::new(n, cfg.latent, latent),
         epochs_run,

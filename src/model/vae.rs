@@ -1,5 +1,5 @@
 //! The seed method's VAE in candle. Weights and noise come from a seeded host RNG because
-//! candle's CPU device cannot be seeded (DESIGN.md, stack notes).
+//! candle's CPU device cannot be seeded (`Device::Cpu.set_seed()` errors in candle 0.11).
 use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{Linear, Module};
 use rand::Rng;

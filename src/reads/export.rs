@@ -2,7 +2,7 @@
 //! and atomic writes so that no half-written file is ever left under its final name.
 use super::{ReadIndex, for_each_record};
 use crate::error::{Error, Result};
-use crate::pipeline::Progress;
+use crate::progress::Progress;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -59,7 +59,7 @@ pub fn export_fasta(
         let total = group_of.iter().filter(|g| g.is_some()).count() as u64;
         progress.start("exporting FASTA", total.max(1));
         let mut done = 0u64;
-        for_each_record(&index.path, progress, |rec, header, seq| {
+        for_each_record(index, progress, |rec, header, seq| {
             let group = row_of_record
                 .get(rec as usize)
                 .copied()

@@ -57,6 +57,9 @@ pub fn load_labels(path: &Path, index: &ReadIndex) -> Result<Labels> {
         .map(|(i, s)| (s.as_str(), i))
         .collect();
     let mut raw: Vec<Option<&str>> = vec![None; index.len()];
+    // Line (1-based) that labelled each read, to name both lines of a conflict.
+    let mut line_of: Vec<u64> = vec![0; index.len()];
+    let mut empty = 0usize;
     let mut labels = Labels::default();
     let mut lines = text.lines().enumerate();
     if lines.next().is_none() {
@@ -78,8 +81,27 @@ pub fn load_labels(path: &Path, index: &ReadIndex) -> Result<Labels> {
             });
         };
         let (id, label) = (id.trim(), label.trim());
+        if label.is_empty() {
+            empty += 1;
+            continue;
+        }
         match row_of.get(id) {
-            Some(&r) => raw[r] = Some(label),
+            Some(&r) => {
+                if let Some(prev) = raw[r]
+                    && prev != label
+                {
+                    return Err(Error::Line {
+                        path: path.into(),
+                        line: i as u64 + 1,
+                        reason: format!(
+                            "read '{id}' is labelled '{label}' here and '{prev}' on line {}: one label per read",
+                            line_of[r]
+                        ),
+                    });
+                }
+                raw[r] = Some(label);
+                line_of[r] = i as u64 + 1;
+            }
             None => {
                 labels.unknown += 1;
                 if labels.unknown_examples.len() < 3 {
@@ -101,7 +123,11 @@ pub fn load_labels(path: &Path, index: &ReadIndex) -> Result<Labels> {
     if labels.missing == index.len() {
         return Err(Error::Input {
             path: path.into(),
-            reason: "no id in the labels matches a read id".into(),
+            reason: if empty > 0 && labels.unknown == 0 {
+                "every label is empty: expected 'read_id<TAB>label' with a label".into()
+            } else {
+                "no id in the labels matches a read id".into()
+            },
         });
     }
     labels.names = names;

@@ -8,11 +8,12 @@ pub use labels::{Labels, load_labels};
 
 use crate::error::{Error, Result};
 use crate::features::{COVERAGE_BINS, KmerCounts, KmerTable, Matrix, gc_fraction};
-use crate::pipeline::Progress;
+use crate::progress::Progress;
 use needletail::errors::ParseErrorKind;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What is kept per read: never the sequence itself (export re-reads the file).
 #[derive(Clone, Debug, Default)]
@@ -29,9 +30,16 @@ pub struct ReadIndex {
     pub records: Vec<u64>,
     /// Reads left out because they had no valid k-mer (only with `skip_invalid`): (record, id).
     pub skipped: Vec<(u64, String)>,
+    /// A copy of input that cannot be read twice (standard input, a pipe): later passes and
+    /// export read this file, removed when the last clone of the index is dropped.
+    pub spool: Option<Arc<tempfile::TempPath>>,
 }
 
 impl ReadIndex {
+    /// The file to re-read the reads from: the input itself, or its spooled copy.
+    pub fn source(&self) -> &Path {
+        self.spool.as_deref().map_or(&self.path, |t| t.as_ref())
+    }
     pub fn len(&self) -> usize {
         self.ids.len()
     }
@@ -92,39 +100,140 @@ struct Pending {
     seq: Vec<u8>,
 }
 
-/// Opens `path`, mapping needletail's errors to ours with the file and record named.
-fn open(path: &Path) -> Result<Box<dyn needletail::FastxReader>> {
+/// How the input is stored, from its first bytes (for the messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Packing {
+    Plain,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+}
+
+impl Packing {
+    fn sniff(path: &Path) -> Packing {
+        let mut head = [0u8; 6];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        match &head[..n.min(6)] {
+            [0x1f, 0x8b, ..] => Packing::Gzip,
+            [b'B', b'Z', b'h', ..] => Packing::Bzip2,
+            [0xfd, b'7', b'z', b'X', b'Z', 0] => Packing::Xz,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Packing::Zstd,
+            _ => Packing::Plain,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Packing::Plain => "plain",
+            Packing::Gzip => "gzip",
+            Packing::Bzip2 => "bzip2",
+            Packing::Xz => "xz",
+            Packing::Zstd => "zstd",
+        }
+    }
+    /// For gzip (the common case, and our own dependency), a full decompression that names
+    /// what is wrong with the stream, if anything: a parse error in a damaged stream is only a
+    /// symptom of it.
+    fn damage(self, path: &Path) -> Option<String> {
+        if self != Packing::Gzip {
+            return None;
+        }
+        let f = std::fs::File::open(path).ok()?;
+        let mut d = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f));
+        match std::io::copy(&mut d, &mut std::io::sink()) {
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "corrupt or truncated gzip stream ({e}); re-copy or re-compress the file"
+            )),
+        }
+    }
+}
+
+/// Opens `path` (a regular file), mapping needletail's errors to ours with the file named.
+fn open(path: &Path, shown: &Path) -> Result<Box<dyn needletail::FastxReader>> {
     let file = std::fs::File::open(path).map_err(|e| Error::Input {
-        path: path.into(),
+        path: shown.into(),
         reason: format!("cannot open: {e}"),
     })?;
     needletail::parse_fastx_reader(std::io::BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| parse_error(path, 1, e))
+        .map_err(|e| parse_error(path, shown, 1, e))
 }
 
-pub(crate) fn parse_error(path: &Path, record: u64, e: needletail::errors::ParseError) -> Error {
+/// Our error for needletail's error `e` at `record` of `path` (named `shown` to the user).
+pub(crate) fn parse_error(
+    path: &Path,
+    shown: &Path,
+    record: u64,
+    e: needletail::errors::ParseError,
+) -> Error {
+    let packing = Packing::sniff(path);
+    let whole = |reason: String| Error::Input {
+        path: shown.into(),
+        reason,
+    };
+    if let Some(d) = packing.damage(path) {
+        return whole(d);
+    }
     let reason = match e.kind {
         ParseErrorKind::EmptyFile => {
-            return Error::Input {
-                path: path.into(),
-                reason: "file is empty: no reads".into(),
-            };
+            let raw = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            return whole(match packing {
+                _ if raw < 2 => "file is empty: no reads".into(),
+                Packing::Plain => "file is too short to hold a read".into(),
+                p => format!(
+                    "the {} stream holds no data (an empty or truncated compressed file)",
+                    p.name()
+                ),
+            });
         }
         ParseErrorKind::UnknownFormat => {
-            return Error::Input {
-                path: path.into(),
-                reason: "not FASTA or FASTQ: the first record must start with '>' or '@'".into(),
-            };
+            return whole("not FASTA or FASTQ: the first record must start with '>' or '@'".into());
         }
-        ParseErrorKind::InvalidStart => "record does not start with '>' or '@'".to_string(),
+        ParseErrorKind::InvalidStart => match (
+            e.format,
+            e.msg.contains("found '>") || e.msg.contains("found '@"),
+        ) {
+            (Some(f), true) => format!(
+                "record starts with '{}' but the file is {} (its first record starts with '{}'): FASTA and FASTQ records are mixed",
+                if f.start_char() == '@' { '>' } else { '@' },
+                if f.start_char() == '@' {
+                    "FASTQ"
+                } else {
+                    "FASTA"
+                },
+                f.start_char()
+            ),
+            (Some(f), false) => format!(
+                "record does not start with '{}' (the file is {}): a line of the previous record may be missing or extra",
+                f.start_char(),
+                if f.start_char() == '@' {
+                    "FASTQ"
+                } else {
+                    "FASTA"
+                },
+            ),
+            (None, _) => "record does not start with '>' or '@'".into(),
+        },
         ParseErrorKind::InvalidSeparator => "FASTQ separator line does not start with '+'".into(),
         ParseErrorKind::UnequalLengths => "quality length differs from sequence length".into(),
         ParseErrorKind::UnexpectedEnd => "truncated record: the file ends inside it".into(),
-        ParseErrorKind::Io => format!("read error (corrupt or truncated gzip?): {}", e.msg),
+        ParseErrorKind::Io => match packing {
+            Packing::Plain => format!("read error: {}", e.msg),
+            p => format!(
+                "read error in the {} stream (corrupt or truncated?): {}",
+                p.name(),
+                e.msg
+            ),
+        },
     };
     let id = e.position.id.as_deref().map(first_word);
-    let reason = format!("{reason} (line {})", e.position.line);
-    Error::record(path, record, id, reason)
+    let reason = match e.position.line {
+        0 => reason,
+        l => format!("{reason} (line {l})"),
+    };
+    Error::record(shown, record, id, reason)
 }
 
 fn first_word(header: &str) -> &str {
@@ -140,16 +249,61 @@ pub struct FeatureOptions {
     pub skip_invalid: bool,
 }
 
-/// Rough number of bases in `path` from its size, to size the k-mer count table.
-fn expected_bases(path: &Path, file_len: u64) -> u64 {
-    let mut head = [0u8; 2];
-    let _ =
-        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
-    match head {
-        [0x1f, 0x8b] => file_len.saturating_mul(3),
-        [b'@', _] => file_len / 2,
-        _ => file_len,
+/// Most bases a file of `file_len` bytes can hold, to size the k-mer count table before the
+/// first pass; the table is then folded to the size the reads themselves call for (see
+/// [`KmerCounts::settle`]), so the counts do not depend on how the reads are stored.
+fn most_bases(path: &Path, file_len: u64) -> u64 {
+    match Packing::sniff(path) {
+        // FASTQ (quality as long as the sequence) and FASTA hold at most one base per byte;
+        // DNA text rarely compresses beyond 5×; beyond that the table is counted again.
+        Packing::Plain => file_len,
+        _ => file_len.saturating_mul(5),
     }
+}
+
+/// Where the reads are read from: a regular file in place; standard input (`-`), a pipe or a
+/// FIFO can be read only once, so it is first copied to a temporary file (removed with the
+/// index) that the later passes and export re-read.
+fn resolve(path: &Path, progress: &Progress) -> Result<(PathBuf, Option<Arc<tempfile::TempPath>>)> {
+    let input_err = |reason: String| Error::Input {
+        path: path.into(),
+        reason,
+    };
+    let stdin = path.as_os_str() == "-";
+    if !stdin {
+        let m = std::fs::metadata(path).map_err(|e| input_err(format!("cannot open: {e}")))?;
+        if m.is_dir() {
+            return Err(input_err("is a folder, not a FASTA/FASTQ file".into()));
+        }
+        if m.is_file() {
+            return Ok((path.to_path_buf(), None));
+        }
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(input_err(
+            "standard input is a terminal: pipe the reads in (e.g. `zcat reads.fq.gz | binscape run - …`) or name a file".into(),
+        ));
+    }
+    progress.start("copying the input stream to a temporary file", 1);
+    let mut tmp = tempfile::Builder::new()
+        .prefix("binscape-input-")
+        .tempfile()
+        .map_err(|e| input_err(format!("cannot make a temporary copy of the stream: {e}")))?;
+    let copied = if stdin {
+        std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
+    } else {
+        std::fs::File::open(path).and_then(|mut f| std::io::copy(&mut f, tmp.as_file_mut()))
+    };
+    copied.map_err(|e| {
+        input_err(format!(
+            "cannot copy the stream to {}: {e}",
+            tmp.path().display()
+        ))
+    })?;
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let spool = tmp.into_temp_path();
+    Ok((spool.to_path_buf(), Some(Arc::new(spool))))
 }
 
 /// Streams every read of `path`, computing its k-mer vector and GC in parallel, batch by batch
@@ -161,14 +315,16 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
     let (k, skip_invalid) = (opt.k, opt.skip_invalid);
     let table = KmerTable::new(k);
     let d = table.dims();
-    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let (src, spool) = resolve(path, progress)?;
+    let file_len = std::fs::metadata(&src).map(|m| m.len()).unwrap_or(0);
     let counts = opt
         .coverage
-        .then(|| KmerCounts::new(expected_bases(path, file_len)));
+        .then(|| KmerCounts::new(most_bases(&src, file_len)));
     progress.start("reading reads and k-mer vectors", file_len.max(1));
-    let mut reader = open(path)?;
+    let mut reader = open(&src, path)?;
     let mut index = ReadIndex {
         path: path.to_path_buf(),
+        spool,
         ..Default::default()
     };
     let mut features: Vec<f32> = Vec::new();
@@ -184,6 +340,8 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
                 .map(|p| {
                     let mut v = vec![0f32; d];
                     let n = table.composition(&p.seq, &mut v);
+                    // A read with no valid k-mer has no valid 15-mer either: left out or not,
+                    // it adds nothing to the counts.
                     if let Some(c) = &counts {
                         c.add(&p.seq);
                     }
@@ -222,7 +380,7 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
         if progress.cancelled() {
             return Err(Error::Cancelled);
         }
-        let rec = rec.map_err(|e| parse_error(path, record + 1, e))?;
+        let rec = rec.map_err(|e| parse_error(&src, path, record + 1, e))?;
         let header = String::from_utf8_lossy(rec.id());
         let id = first_word(&header).to_string();
         if id.is_empty() {
@@ -267,8 +425,25 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
     }
     let n = index.len();
     let mut features = Matrix::new(n, d, features);
-    if let Some(c) = &counts {
-        let cov = coverage_pass(&index, c, progress)?;
+    if let Some(c) = counts {
+        let c = match c.settle(index.total_bases()) {
+            Ok(c) => c,
+            // The input held more bases than its size suggested (a very compressible file):
+            // count again into a table of the right size.
+            Err(size) => {
+                let c = KmerCounts::new(size);
+                rows_pass(
+                    &index,
+                    None,
+                    "counting 15-mers again",
+                    progress,
+                    |seq| c.add(seq),
+                    |_, _| {},
+                )?;
+                c
+            }
+        };
+        let cov = coverage_pass(&index, &c, progress)?;
         features = features.hstack(&cov);
     }
     Ok(LoadedReads { index, features })
@@ -342,7 +517,7 @@ fn rows_pass<T: Send>(
             sink(row as usize, v);
         }
     };
-    for_each_record(&index.path, progress, |rec, _, seq| {
+    for_each_record(index, progress, |rec, _, seq| {
         if let Some(&Some(row)) = row_of_record.get(rec as usize)
             && wanted.is_none_or(|w| w.get(row as usize).copied().unwrap_or(false))
         {
@@ -362,19 +537,20 @@ fn rows_pass<T: Send>(
     Ok(())
 }
 
-/// Calls `f(record_number, header, seq)` for every record of `path`, in file order.
+/// Calls `f(record_number, header, seq)` for every record of the index's file, in file order.
 pub(crate) fn for_each_record(
-    path: &Path,
+    index: &ReadIndex,
     progress: &Progress,
     mut f: impl FnMut(u64, &[u8], &[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut reader = open(path)?;
+    let (src, path) = (index.source(), index.path.as_path());
+    let mut reader = open(src, path)?;
     let mut record = 0u64;
     while let Some(rec) = reader.next() {
         if progress.cancelled() {
             return Err(Error::Cancelled);
         }
-        let rec = rec.map_err(|e| parse_error(path, record + 1, e))?;
+        let rec = rec.map_err(|e| parse_error(src, path, record + 1, e))?;
         f(record, rec.id(), &rec.seq())?;
         record += 1;
     }

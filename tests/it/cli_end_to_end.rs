@@ -1,6 +1,5 @@
 //! `binscape run` end to end on generated reads.
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;

@@ -1,8 +1,33 @@
-//! Helpers shared by the integration tests: small generated read sets and a CLI runner.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: generated genomes and read sets, and a CLI runner.
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// `n` reads of 1.5–3 kb from a random 1 Mb genome with GC fraction `gc`: under 1× coverage,
+/// as for most genomes of a metagenome (reads of a small genome at high coverage overlap, and
+/// group by where they come from).
+pub fn genome_reads(gc: f64, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
+    let genome = random_genome(1_000_000, gc, rng);
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(1500..3000);
+            let start = rng.random_range(0..genome.len() - len);
+            genome[start..start + len].to_vec()
+        })
+        .collect()
+}
+
+/// A random genome of `len` bases with GC fraction `gc`.
+pub fn random_genome(len: usize, gc: f64, rng: &mut impl Rng) -> Vec<u8> {
+    (0..len)
+        .map(|_| match (rng.random::<f64>() < gc, rng.random::<bool>()) {
+            (true, true) => b'G',
+            (true, false) => b'C',
+            (false, true) => b'A',
+            (false, false) => b'T',
+        })
+        .collect()
+}
 
 /// Reads from three random "genomes" of different GC (30%, 50%, 70%): `per` reads each of
 /// 1.5–3 kb, sampled with overlaps so the coverage histogram has signal too.
@@ -10,18 +35,7 @@ pub fn synthetic_reads(per: usize, seed: u64) -> Vec<(String, String, Vec<u8>)> 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     for (g, gc) in [0.3f64, 0.5, 0.7].iter().enumerate() {
-        let genome: Vec<u8> = (0..60_000)
-            .map(|_| {
-                let s = rng.random::<f64>() < *gc;
-                let b = rng.random::<bool>();
-                match (s, b) {
-                    (true, true) => b'G',
-                    (true, false) => b'C',
-                    (false, true) => b'A',
-                    (false, false) => b'T',
-                }
-            })
-            .collect();
+        let genome = random_genome(60_000, *gc, &mut rng);
         for _ in 0..per {
             let len = rng.random_range(1500..3000);
             let start = rng.random_range(0..genome.len() - len);

@@ -2,7 +2,7 @@
 //! found by their accessible names. File dialogs answer with fixed paths.
 use binscape::Settings;
 use binscape::gui::colours::ColourBy;
-use binscape::gui::jobs::{Dialogs, Pick};
+use binscape::gui::jobs::{Dialogs, JobKind, Pick};
 use binscape::gui::{Explorer, Startup};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -288,7 +288,10 @@ fn labels_opened_after_refining_score_the_refined_bins_without_redoing_them() {
         "rescoring changed the bins"
     );
     assert_eq!(cut.refined, before.refined);
-    assert!(!a.jobs.is_running("refine"), "labels re-ran refinement");
+    assert!(
+        !a.jobs.is_running(JobKind::Refine),
+        "labels re-ran refinement"
+    );
     let want = binscape::metrics::score(&cut.clustering.labels, &a.labels.as_ref().unwrap().codes);
     assert_eq!(cut.scores.as_ref().unwrap().ari, want.ari);
 }

@@ -1,7 +1,6 @@
 //! Every kind of bad input gets a clear error naming the file (and record) and a non-zero exit,
 //! never a panic; labels that do not match warn and score the matched reads.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::path::Path;
 

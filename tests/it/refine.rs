@@ -1,32 +1,12 @@
 //! Bin refinement on generated reads: a bin holding two genomes is split, a one-genome bin is not.
+use crate::common::genome_reads;
+use binscape::Settings;
 use binscape::cluster::Clustering;
 use binscape::metrics::adjusted_rand_index;
-use binscape::pipeline::Settings;
 use binscape::reads::{FeatureOptions, ReadIndex, load_reads};
 use binscape::refine::refine;
 use binscape::{Error, Progress};
 use rand::{Rng, SeedableRng};
-
-/// `n` reads of 1.5–3 kb from a random 1 Mb genome with GC fraction `gc`: under 1× coverage,
-/// as for most genomes of a metagenome (reads of a small genome at high coverage overlap, and
-/// group by where they come from).
-fn genome_reads(gc: f64, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
-    let genome: Vec<u8> = (0..1_000_000)
-        .map(|_| match (rng.random::<f64>() < gc, rng.random::<bool>()) {
-            (true, true) => b'G',
-            (true, false) => b'C',
-            (false, true) => b'A',
-            (false, false) => b'T',
-        })
-        .collect();
-    (0..n)
-        .map(|_| {
-            let len = rng.random_range(1500..3000);
-            let start = rng.random_range(0..genome.len() - len);
-            genome[start..start + len].to_vec()
-        })
-        .collect()
-}
 
 /// Genomes A (GC 42%, 300 reads) and B (50%, 100 reads: close to A, a third of its reads) put in
 /// one bin, C (65%, 200 reads) in another; reads interleaved so file order says nothing. Returns

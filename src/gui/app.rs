@@ -1,0 +1,127 @@
+//! The explorer app: its state, construction, and one frame (poll the workers, draw the
+//! panels, apply what they asked for).
+use super::actions::Action;
+use super::colours::ColourBy;
+use super::jobs::{Dialogs, Jobs, NativeDialogs};
+use super::panels;
+use super::scatter::ScatterView;
+use super::selection::Selection;
+use super::state::{Dataset, LossLog, MapView, Startup, Training};
+use crate::features::Matrix;
+use crate::reads::Labels;
+use crate::settings::Settings;
+use egui::Color32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Explorer {
+    pub settings: Settings,
+    pub data: Option<Dataset>,
+    pub labels: Option<Arc<Labels>>,
+    pub labels_path: Option<PathBuf>,
+    pub training: Option<Training>,
+    pub loss: LossLog,
+    pub latent: Option<Arc<Matrix>>,
+    pub map: Option<MapView>,
+    pub selection: Selection,
+    pub colour_by: ColourBy,
+    pub colours: Vec<Color32>,
+    pub(crate) colour_version: u64,
+    pub scatter: ScatterView,
+    pub jobs: Jobs,
+    pub(crate) dialogs: Arc<dyn Dialogs>,
+    /// Errors to show until dismissed, newest last.
+    pub errors: Vec<String>,
+    /// The last finished action, for the status line.
+    pub status: String,
+    pub hovered: Option<usize>,
+    /// Bumped when new reads replace the old: results of older jobs are dropped.
+    pub(crate) data_generation: u64,
+    pub(crate) map_generation: u64,
+    /// Labels to open once the reads are in.
+    pub(crate) pending_labels: Option<PathBuf>,
+    pub(crate) train_after_load: bool,
+}
+
+impl Explorer {
+    pub fn new(startup: Startup) -> Self {
+        Self::with_dialogs(startup, Arc::new(NativeDialogs))
+    }
+
+    /// As [`Explorer::new`] with other file dialogs (tests answer them with fixed paths).
+    pub fn with_dialogs(startup: Startup, dialogs: Arc<dyn Dialogs>) -> Self {
+        let mut app = Explorer {
+            settings: startup.settings,
+            data: None,
+            labels: None,
+            labels_path: None,
+            training: None,
+            loss: LossLog::default(),
+            latent: None,
+            map: None,
+            selection: Selection::default(),
+            colour_by: startup.colour_by.unwrap_or(ColourBy::Bin),
+            colours: Vec::new(),
+            colour_version: 0,
+            scatter: ScatterView::default(),
+            jobs: Jobs::default(),
+            dialogs,
+            errors: Vec::new(),
+            status: "Open a FASTQ/FASTA file of reads to start.".into(),
+            hovered: None,
+            data_generation: 0,
+            map_generation: 0,
+            pending_labels: startup.labels,
+            train_after_load: startup.train,
+        };
+        if let Some(p) = startup.reads {
+            app.open_reads(p);
+        }
+        app
+    }
+
+    /// One frame of the whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.jobs.ctx = Some(ctx.clone());
+        self.poll();
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.act(Action::OpenReads(p));
+        }
+        // The scatter view (pan, zoom, tool) is the map panel's own widget state.
+        let mut scatter = std::mem::take(&mut self.scatter);
+        let actions = panels::show(self, &mut scatter, ui);
+        self.scatter = scatter;
+        for a in actions {
+            self.act(a);
+        }
+        // Keep polling while anything runs: progress bars move and curves grow.
+        if self.training.is_some() || !self.jobs.running.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.training.is_some() || !self.jobs.running.is_empty()
+    }
+}
+
+impl eframe::App for Explorer {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn on_exit(&mut self) {
+        self.stop_training();
+        self.jobs.cancel_all();
+    }
+}

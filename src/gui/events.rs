@@ -1,0 +1,188 @@
+//! What comes back from the workers: the trainer's events and the jobs' outcomes, taken in
+//! once per frame and applied to the explorer's state.
+use super::jobs::{Done, JobKind, Outcome, Pick};
+use super::scatter::Grid;
+use super::selection::Selection;
+use super::state::{Dataset, LossLog, MapView};
+use super::{Explorer, file_name};
+use crate::model::TrainEvent;
+use crate::settings::MapInput;
+use std::sync::Arc;
+
+impl Explorer {
+    /// Takes in what the trainer and the jobs sent since the last frame.
+    pub fn poll(&mut self) {
+        self.poll_training();
+        for done in self.jobs.poll() {
+            if done.data_generation != 0 && done.data_generation != self.data_generation {
+                continue; // for reads that were since replaced
+            }
+            let stale = match &done.outcome {
+                Outcome::Mapped(_) => !self.jobs.is_latest(JobKind::Map, done.id),
+                Outcome::Clustered(_) => !self.jobs.is_latest(JobKind::Cut, done.id),
+                Outcome::Refined(_) => !self.jobs.is_latest(JobKind::Refine, done.id),
+                _ => false,
+            };
+            if stale {
+                continue;
+            }
+            self.apply(done);
+        }
+    }
+
+    pub(crate) fn poll_training(&mut self) {
+        let Some(t) = &mut self.training else { return };
+        let mut finished = None;
+        for ev in t.trainer.events.try_iter() {
+            match ev {
+                TrainEvent::Batch {
+                    epoch,
+                    step,
+                    steps_total,
+                    rl,
+                    kld,
+                    total,
+                } => {
+                    let x = step as f64;
+                    self.loss.rl.push([x, rl as f64]);
+                    self.loss.kld.push([x, kld as f64]);
+                    self.loss.total.push([x, total as f64]);
+                    (t.step, t.steps_total, t.epoch) = (step, steps_total, epoch);
+                }
+                TrainEvent::Epoch { .. } => {}
+                TrainEvent::WeightsApplied {
+                    step, w_rl, w_kld, ..
+                } => self.loss.weight_changes.push((step, w_rl, w_kld)),
+                TrainEvent::Done {
+                    latent,
+                    epochs_run,
+                    stopped,
+                } => {
+                    finished = Some(Ok((latent, epochs_run, stopped)));
+                    break;
+                }
+                TrainEvent::Failed(e) => {
+                    finished = Some(Err(e));
+                    break;
+                }
+            }
+        }
+        match finished {
+            Some(Ok((latent, epochs, stopped))) => {
+                self.training = None;
+                self.latent = Some(Arc::new(latent));
+                self.status = format!(
+                    "Training {} after {epochs} epochs; mapping the latent…",
+                    if stopped { "stopped" } else { "finished" }
+                );
+                if self.settings.map_input == MapInput::Latent {
+                    self.start_map();
+                }
+            }
+            Some(Err(e)) => {
+                self.training = None;
+                self.errors.push(format!("Training failed: {e}"));
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn apply(&mut self, done: Done) {
+        match done.outcome {
+            Outcome::Loaded(path, Ok(loaded)) => {
+                let index = loaded.index;
+                let warnings = crate::pipeline::skipped_warning(&index);
+                self.status = format!(
+                    "Read {} reads ({} bases) from {}",
+                    index.len(),
+                    index.total_bases(),
+                    file_name(&path)
+                );
+                self.data = Some(Dataset::new(
+                    index,
+                    loaded.features,
+                    self.settings.k,
+                    self.settings.coverage,
+                ));
+                self.errors.extend(warnings);
+                self.labels = None;
+                self.latent = None;
+                self.map = None;
+                self.loss = LossLog::default();
+                self.selection = Selection::default();
+                self.colours.clear();
+                if let Some(l) = self.pending_labels.take().or(self.labels_path.clone()) {
+                    self.open_labels(l);
+                }
+                if std::mem::take(&mut self.train_after_load) {
+                    self.start_training();
+                }
+            }
+            Outcome::Loaded(_, Err(e)) => self.errors.push(e.to_string()),
+            Outcome::Labels(path, Ok(l)) => {
+                let w = l.warnings(&path);
+                self.errors.extend(w);
+                self.labels = Some(Arc::new(l));
+                self.labels_path = Some(path);
+                // Score the bins against the new truth; a cut still in flight was started with
+                // the old labels, so it is redone instead.
+                if self.jobs.is_running(JobKind::Cut) {
+                    self.recut();
+                } else {
+                    self.rescore();
+                }
+                self.refresh_colours();
+            }
+            Outcome::Labels(_, Err(e)) => self.errors.push(e.to_string()),
+            Outcome::Mapped(Ok(m)) => {
+                // Cuts of the previous map's tree still in flight no longer apply.
+                self.jobs.supersede(JobKind::Cut);
+                self.map_generation += 1;
+                self.status = m.cut.describe(self.settings.refine);
+                self.map = Some(MapView {
+                    grid: Grid::build(&m.xy),
+                    xy: m.xy,
+                    points: m.points,
+                    hierarchy: m.hierarchy,
+                    cut: m.cut,
+                    generation: self.map_generation,
+                });
+                self.selection = Selection::default();
+                self.refresh_colours();
+                self.start_refine();
+            }
+            Outcome::Clustered(Ok((h, cut))) => {
+                if let Some(m) = &mut self.map {
+                    if let Some(h) = h {
+                        m.hierarchy = h;
+                    }
+                    self.status = cut.describe(self.settings.refine);
+                    m.cut = cut;
+                    self.refresh_colours();
+                    self.start_refine();
+                }
+            }
+            Outcome::Refined(Ok(cut)) => {
+                if let Some(m) = &mut self.map {
+                    self.status = cut.describe(false);
+                    m.cut = cut;
+                    self.refresh_colours();
+                }
+            }
+            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) | Outcome::Refined(Err(e)) => {
+                if !matches!(e, crate::Error::Cancelled) {
+                    self.errors.push(e.to_string());
+                }
+            }
+            Outcome::Exported(Ok(msg)) => self.status = msg,
+            Outcome::Exported(Err(e)) => self.errors.push(format!("Export failed: {e}")),
+            Outcome::Picked(_, None) => {}
+            Outcome::Picked(purpose, Some(path)) => match purpose {
+                Pick::Reads => self.open_reads(path),
+                Pick::Labels => self.open_labels(path),
+                Pick::SaveFasta => self.export_selection(path),
+                Pick::SaveTsv => self.export_assignments(path),
+            },
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The map: colour mode, tools, legend and the scatter view with hover, click, box and lasso.
+use super::{Action, swatch};
+use crate::gui::Explorer;
+use crate::gui::colours::{self, ColourBy};
+use crate::gui::scatter::{ScatterView, Tool};
+use crate::output::bin_name;
+use egui::{Color32, RichText, Ui};
+
+pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Colour by");
+        let mut c = app.colour_by;
+        ui.radio_value(&mut c, ColourBy::Bin, "Bin");
+        ui.add_enabled_ui(app.labels.is_some(), |ui| {
+            ui.radio_value(&mut c, ColourBy::Truth, "Truth")
+                .on_disabled_hover_text("Open a labels TSV to colour by the true species");
+        });
+        ui.radio_value(&mut c, ColourBy::Gc, "GC");
+        ui.radio_value(&mut c, ColourBy::Length, "Length");
+        if c != app.colour_by {
+            out.push(Action::ColourBy(c));
+        }
+        ui.separator();
+        ui.label("Tool");
+        let mut tool = scatter.tool;
+        ui.radio_value(&mut tool, Tool::Pan, "Pan")
+            .on_hover_text("Drag to pan, scroll to zoom, double-click to fit");
+        ui.radio_value(&mut tool, Tool::Box, "Box")
+            .on_hover_text("Drag a box to select reads (Shift adds)");
+        ui.radio_value(&mut tool, Tool::Lasso, "Lasso")
+            .on_hover_text("Draw around reads to select them (Shift adds)");
+        if tool != scatter.tool {
+            out.push(Action::Tool(tool));
+        }
+        if ui
+            .add_enabled(
+                app.selection.reads > 0,
+                egui::Button::new("Clear selection"),
+            )
+            .clicked()
+        {
+            out.push(Action::ClearSelection);
+        }
+    });
+    legend(app, ui, out);
+    let Some(m) = &app.map else {
+        ui.centered_and_justified(|ui| {
+            ui.label(if app.data.is_none() {
+                "Open reads (toolbar, or drop a file here), then Train."
+            } else {
+                "Train the VAE (left) to draw the map of its latent."
+            });
+        });
+        out.push(Action::Hover(None));
+        return;
+    };
+    let shown = scatter.show(
+        ui,
+        &m.xy,
+        &m.grid,
+        &app.colours,
+        m.generation,
+        app.colour_version,
+    );
+    out.push(Action::Hover(shown.hovered));
+    if let Some((rows, add)) = shown.enclosed {
+        out.push(Action::SelectRows { rows, add });
+    }
+    if let Some((i, add)) = shown.clicked {
+        out.push(Action::SelectBin {
+            label: m.cut.clustering.labels[i],
+            add,
+        });
+    }
+}
+
+/// Clickable legend for categorical colourings (click selects, Shift adds).
+fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
+    let entries: Vec<(String, Color32, Option<i32>)> = match app.colour_by {
+        ColourBy::Bin => app.map.as_ref().map_or(Vec::new(), |m| {
+            m.cut
+                .bins
+                .iter()
+                .map(|b| {
+                    (
+                        format!("{} ({})", bin_name(b.label), b.reads),
+                        colours::category(b.label as i64),
+                        Some(b.label),
+                    )
+                })
+                .collect()
+        }),
+        ColourBy::Truth => app.labels.as_ref().map_or(Vec::new(), |l| {
+            l.names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), colours::category(i as i64), None))
+                .collect()
+        }),
+        ColourBy::Gc => vec![("low GC → high GC".into(), colours::ramp(0.5), None)],
+        ColourBy::Length => vec![("short → long (log)".into(), colours::ramp(0.5), None)],
+    };
+    ui.horizontal_wrapped(|ui| {
+        for (name, c, bin) in entries {
+            // Swatch and name wrap together.
+            ui.horizontal(|ui| {
+                swatch(ui, c);
+                // Selectable entries keep the theme's text colour: readable when highlighted.
+                let text = match bin {
+                    Some(_) => RichText::new(name),
+                    None => RichText::new(name).color(c),
+                };
+                match bin {
+                    Some(b) => {
+                        let r = ui
+                            .selectable_label(app.bin_selected(b), text)
+                            .on_hover_text("Click to select this bin, Shift-click to add it");
+                        if r.clicked() {
+                            let add = ui.input(|i| i.modifiers.shift);
+                            out.push(Action::SelectBin { label: b, add });
+                        }
+                    }
+                    None => {
+                        ui.label(text);
+                    }
+                }
+            });
+        }
+    });
+}

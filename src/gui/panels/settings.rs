@@ -1,0 +1,244 @@
+//! The settings panel: reads, VAE (with the live loss weights), map and bins.
+use super::{Action, slider};
+use crate::gui::Explorer;
+use crate::gui::jobs::JobKind;
+use crate::model::LogVar;
+use crate::settings::{ClusterOn, MapInput};
+use egui::{Color32, RichText, Slider, Ui};
+
+pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
+    // Widgets edit a copy; the copy goes out first, then what the edits asked for.
+    let mut s = app.settings.clone();
+    let mut then = Vec::new();
+    let busy_training = app.training.is_some();
+    ui.heading("Reads");
+    slider(
+        ui,
+        &mut s.k,
+        3..=7,
+        "k-mer size",
+        "Length of the k-mers counted per read (canonical). 4 is the measured best for long \
+         reads; larger k gives longer, sparser vectors.",
+    );
+    ui.checkbox(&mut s.coverage, "Coverage histogram")
+        .on_hover_text(
+            "Append each read's 15-mer coverage histogram (LRBinner-style): separates genomes \
+             of similar composition but different abundance.",
+        );
+    if s.coverage {
+        slider(
+            ui,
+            &mut s.coverage_share,
+            0.0..=0.95,
+            "Coverage share",
+            "Share of the VAE's reconstruction loss carried by the coverage histogram against \
+             the composition (0: every column alike). Higher keeps genomes of one abundance \
+             together but mixes genomes of like abundance more. Takes effect at the next \
+             training.",
+        );
+    }
+    if let Some(d) = &app.data
+        && (d.k != s.k || d.coverage != s.coverage)
+    {
+        let path = d.index.path.clone();
+        ui.colored_label(
+            Color32::from_rgb(230, 160, 40),
+            "Vectors use other settings.",
+        );
+        if ui.button("Recompute vectors").clicked() {
+            then.push(Action::OpenReads(path));
+        }
+    }
+
+    ui.separator();
+    ui.heading("VAE");
+    ui.add_enabled_ui(!busy_training, |ui| {
+        slider(
+            ui,
+            &mut s.latent,
+            2..=32,
+            "Latent size",
+            "Dimensions of the VAE latent that the map is drawn from.",
+        );
+        // Not clamped: a larger value typed in (or from the command line) is kept.
+        ui.add(
+            Slider::new(&mut s.epochs, 1..=2000)
+                .logarithmic(true)
+                .clamping(egui::SliderClamping::Never)
+                .text("Epochs"),
+        )
+        .on_hover_text("Passes over all reads: more gives a cleaner latent, up to a point.");
+        ui.add(
+            Slider::new(&mut s.learning_rate, 1e-5..=1e-1)
+                .logarithmic(true)
+                .text("Learning rate"),
+        )
+        .on_hover_text("Adam step size: too high and the loss jumps or becomes NaN.");
+        ui.add(
+            Slider::new(&mut s.batch_size, 32..=8192)
+                .logarithmic(true)
+                .text("Batch size"),
+        )
+        .on_hover_text("Reads per training step: smaller batches take more, noisier steps.");
+        ui.horizontal(|ui| {
+            let l = ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut s.seed))
+                .labelled_by(l.id)
+                .on_hover_text("Same seed and settings, same bins (on the same machine).");
+        });
+        egui::ComboBox::from_label("Log-variance")
+            .selected_text(match s.logvar {
+                LogVar::Softplus => "softplus (seed)",
+                LogVar::Linear => "linear",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut s.logvar, LogVar::Softplus, "softplus (seed)");
+                ui.selectable_value(&mut s.logvar, LogVar::Linear, "linear");
+            })
+            .response
+            .on_hover_text(
+                "softplus: the seed method, posterior sd at least 1. linear: the encoder may \
+                 be more certain, keeping finer differences.",
+            );
+    });
+    ui.label(RichText::new("Loss weights (live while training)").strong());
+    let rl = ui
+        .add(
+            Slider::new(&mut s.w_rl, 0.0..=10.0)
+                .text("RL weight")
+                .logarithmic(true)
+                .smallest_positive(1e-3),
+        )
+        .on_hover_text("Weight of the reconstruction loss (MSE).");
+    let kld = ui
+        .add(
+            Slider::new(&mut s.w_kld, 0.0..=10.0)
+                .text("KLD weight")
+                .logarithmic(true)
+                .smallest_positive(1e-4),
+        )
+        .on_hover_text(
+            "Weight of the KL divergence: higher pulls the latent toward N(0,1), merging close \
+             bins. Applied from the trainer's next batch.",
+        );
+    if rl.changed() || kld.changed() {
+        then.push(Action::SendWeights);
+    }
+    ui.horizontal(|ui| {
+        let can_train = app.data.is_some() && !busy_training && !app.jobs.is_running(JobKind::Load);
+        if ui
+            .add_enabled(can_train, egui::Button::new("Train"))
+            .on_hover_text("Train the VAE on the loaded reads, then map and cluster its latent")
+            .clicked()
+        {
+            then.push(Action::Train);
+        }
+        if ui
+            .add_enabled(busy_training, egui::Button::new("Stop training"))
+            .on_hover_text("Stop now and map the latent as it is")
+            .clicked()
+        {
+            then.push(Action::StopTraining);
+        }
+    });
+
+    ui.separator();
+    ui.heading("Map");
+    slider(
+        ui,
+        &mut s.n_neighbors,
+        2..=100,
+        "Neighbours",
+        "UMAP neighbours: more keeps larger-scale structure, fewer splits finer.",
+    );
+    slider(
+        ui,
+        &mut s.min_dist,
+        0.0..=1.0,
+        "Min distance",
+        "UMAP minimum distance: smaller packs bins tighter on the map.",
+    );
+    ui.horizontal(|ui| {
+        ui.label("Cluster on");
+        ui.radio_value(&mut s.cluster_on, ClusterOn::Map, "map");
+        ui.radio_value(&mut s.cluster_on, ClusterOn::Latent, "latent");
+    });
+    ui.horizontal(|ui| {
+        let idle = !app.jobs.is_running(JobKind::Map) && !busy_training;
+        if ui
+            .add_enabled(
+                idle && app.latent.is_some(),
+                egui::Button::new("Re-map latent"),
+            )
+            .on_hover_text("Project and cluster the trained latent again with these settings")
+            .clicked()
+        {
+            then.push(Action::Map(MapInput::Latent));
+        }
+        if ui
+            .add_enabled(
+                idle && app.data.is_some(),
+                egui::Button::new("Map k-mers (no VAE)"),
+            )
+            .on_hover_text("Baseline: map the k-mer vectors directly, without the VAE")
+            .clicked()
+        {
+            then.push(Action::Map(MapInput::Kmers));
+        }
+    });
+
+    ui.separator();
+    ui.heading("Bins (HDBSCAN)");
+    let n = app.data.as_ref().map_or(0, |d| d.index.len());
+    let mut mcs = s.min_cluster_size_for(n);
+    let hi = (n / 4).max(50);
+    let r = ui
+        .add_enabled(
+            app.map.is_some(),
+            Slider::new(&mut mcs, 2..=hi)
+                .logarithmic(true)
+                .text("Min cluster size"),
+        )
+        .on_hover_text(
+            "Groups smaller than this are not bins: larger merges or drops small genomes. \
+             Re-cuts the kept tree at once.",
+        );
+    if r.changed() {
+        s.min_cluster_size = mcs;
+        then.push(Action::Recut);
+    }
+    let mut ms = s.min_samples_for(n);
+    let r = ui
+        .add_enabled(
+            app.map.is_some(),
+            Slider::new(&mut ms, 1..=100)
+                .logarithmic(true)
+                .text("Min samples"),
+        )
+        .on_hover_text(
+            "Higher calls more reads noise (unbinned), making bins purer. Rebuilds the tree \
+             when you let go.",
+        );
+    if r.changed() {
+        s.min_samples = ms;
+    }
+    if r.drag_stopped() || (r.changed() && !r.dragged()) {
+        then.push(Action::Recluster);
+    }
+    let r = ui.checkbox(&mut s.refine, "Refine bins").on_hover_text(
+        "Look at every bin again on its own 5-mer map and split bins that hold several \
+             groups (close relatives, such as two Enterobacteriaceae). Runs after each cut; the \
+             plain cut shows meanwhile.",
+    );
+    if r.changed() {
+        then.push(if s.refine {
+            Action::Refine
+        } else {
+            Action::Recut
+        });
+    }
+    if s != app.settings {
+        out.push(Action::Settings(s));
+    }
+    out.extend(then);
+}

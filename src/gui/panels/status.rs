@@ -1,0 +1,45 @@
+//! The errors bar (each with Dismiss) and the status line (last action, hovered read).
+use super::Action;
+use crate::gui::Explorer;
+use crate::output::bin_name;
+use egui::{Color32, Ui};
+
+pub(super) fn errors(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
+    for (i, e) in app.errors.iter().enumerate() {
+        ui.horizontal(|ui| {
+            if ui.small_button("Dismiss").clicked() {
+                out.push(Action::DismissError(i));
+            }
+            ui.colored_label(Color32::from_rgb(220, 60, 60), e);
+        });
+    }
+}
+
+pub(super) fn status(app: &Explorer, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.label(&app.status);
+        if let (Some(i), Some(d)) = (app.hovered, &app.data) {
+            ui.separator();
+            ui.label(hover_text(app, d, i));
+        }
+    });
+}
+
+fn hover_text(app: &Explorer, d: &crate::gui::Dataset, i: usize) -> String {
+    let bin = app
+        .map
+        .as_ref()
+        .map(|m| bin_name(m.cut.clustering.labels[i]))
+        .unwrap_or_default();
+    let label = app
+        .labels
+        .as_ref()
+        .and_then(|l| l.name(i).map(str::to_string))
+        .unwrap_or_else(|| "—".into());
+    format!(
+        "{}  ·  {} bp  ·  GC {:.1}%  ·  {bin}  ·  label {label}",
+        d.index.ids[i],
+        d.index.lengths[i],
+        d.index.gc[i] * 100.0
+    )
+}

@@ -1,0 +1,136 @@
+//! The selection (rows, totals, wholly selected bins) and the per-read colours it dims.
+use super::Explorer;
+use super::colours::{self, ColourBy};
+use egui::Color32;
+
+#[derive(Default)]
+pub struct Selection {
+    pub rows: Vec<bool>,
+    pub reads: usize,
+    pub bases: u64,
+    /// Per bin (index label + 1, so the unbinned come first): wholly selected. Kept up to date
+    /// here so the table does not scan every read per row per frame.
+    pub(crate) whole_bins: Vec<bool>,
+}
+
+impl Explorer {
+    /// Selects (or with `add`, adds) every read of bin `label` (negative: the unbinned).
+    pub fn select_bin(&mut self, label: i32, add: bool) {
+        let Some(m) = &self.map else { return };
+        let rows: Vec<u32> = (0..m.cut.clustering.labels.len() as u32)
+            .filter(|&i| m.cut.clustering.labels[i as usize] == label)
+            .collect();
+        self.select_rows(&rows, add);
+    }
+
+    pub fn select_rows(&mut self, rows: &[u32], add: bool) {
+        let n = self.data.as_ref().map_or(0, |d| d.index.len());
+        if self.selection.rows.len() != n || !add {
+            self.selection.rows = vec![false; n];
+        }
+        for &r in rows {
+            self.selection.rows[r as usize] = true;
+        }
+        self.update_selection_totals();
+    }
+
+    pub fn clear_selection(&mut self) {
+        self.selection = Selection::default();
+        self.refresh_colours();
+    }
+
+    pub(crate) fn update_selection_totals(&mut self) {
+        let Some(d) = &self.data else { return };
+        let (mut reads, mut bases) = (0, 0u64);
+        for (i, &s) in self.selection.rows.iter().enumerate() {
+            if s {
+                reads += 1;
+                bases += d.index.lengths[i] as u64;
+            }
+        }
+        self.selection.reads = reads;
+        self.selection.bases = bases;
+        self.refresh_colours();
+    }
+
+    /// Whether bin `label` is wholly selected (highlights its table row).
+    pub fn bin_selected(&self, label: i32) -> bool {
+        self.selection
+            .whole_bins
+            .get((label + 1) as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn recount_whole_bins(&mut self) {
+        let Some(m) = &self.map else { return };
+        let c = &m.cut.clustering;
+        let mut seen = vec![false; c.n_clusters + 1];
+        let mut whole = vec![self.selection.reads > 0; c.n_clusters + 1];
+        if self.selection.rows.len() == c.labels.len() {
+            for (&l, &s) in c.labels.iter().zip(&self.selection.rows) {
+                let b = (l + 1) as usize;
+                seen[b] = true;
+                whole[b] &= s;
+            }
+        }
+        self.selection.whole_bins = whole.iter().zip(&seen).map(|(&w, &s)| w && s).collect();
+    }
+
+    pub fn set_colour_by(&mut self, c: ColourBy) {
+        self.colour_by = c;
+        self.refresh_colours();
+    }
+
+    /// Per-read colours for the current mode and selection.
+    pub fn refresh_colours(&mut self) {
+        self.colour_version += 1;
+        self.recount_whole_bins();
+        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+            self.colours.clear();
+            return;
+        };
+        let n = d.index.len();
+        let mut c: Vec<Color32> = match self.colour_by {
+            ColourBy::Bin => m
+                .cut
+                .clustering
+                .labels
+                .iter()
+                .map(|&l| colours::category(l as i64))
+                .collect(),
+            ColourBy::Truth => match &self.labels {
+                Some(l) => l
+                    .codes
+                    .iter()
+                    .map(|c| colours::category(c.map_or(-1, |c| c as i64)))
+                    .collect(),
+                None => vec![colours::GREY; n],
+            },
+            ColourBy::Gc => {
+                let (lo, hi) = d.gc_range;
+                d.index
+                    .gc
+                    .iter()
+                    .map(|&g| colours::ramp((g - lo) / (hi - lo)))
+                    .collect()
+            }
+            ColourBy::Length => {
+                let (lo, hi) = d.log_length_range;
+                d.index
+                    .lengths
+                    .iter()
+                    .map(|&l| colours::ramp(((l as f32).ln() - lo) / (hi - lo)))
+                    .collect()
+            }
+        };
+        if self.selection.reads > 0 {
+            for (c, &s) in c.iter_mut().zip(&self.selection.rows) {
+                if !s {
+                    *c = colours::dim(*c);
+                }
+            }
+        }
+        self.colours = c;
+    }
+}

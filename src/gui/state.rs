@@ -1,0 +1,85 @@
+//! What the explorer holds besides the app itself: the reads in memory, the loss curves, the
+//! training in progress and the map with its cut.
+use super::colours::{self, ColourBy};
+use super::scatter::Grid;
+use crate::bins::Cut;
+use crate::features::Matrix;
+use crate::model::Trainer;
+use crate::reads::ReadIndex;
+use crate::settings::Settings;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the explorer opens with (from the command line).
+#[derive(Clone, Debug, Default)]
+pub struct Startup {
+    pub reads: Option<PathBuf>,
+    pub labels: Option<PathBuf>,
+    pub settings: Settings,
+    /// Start training as soon as the reads are in.
+    pub train: bool,
+    pub colour_by: Option<ColourBy>,
+}
+
+/// Reads in memory: the index and the raw composition vectors.
+pub struct Dataset {
+    pub index: Arc<ReadIndex>,
+    pub features: Arc<Matrix>,
+    /// k and coverage the vectors were computed with (a change asks for a reload).
+    pub k: usize,
+    pub coverage: bool,
+    /// Reads per 2.5 % GC bin (40 bins).
+    pub gc_hist: Vec<u32>,
+    pub n50: u32,
+    /// Ends of the GC and ln(length) colour ramps, found once here rather than by sorting every
+    /// read each time the colours change (every selection click).
+    pub gc_range: (f32, f32),
+    pub log_length_range: (f32, f32),
+}
+
+impl Dataset {
+    pub fn new(index: ReadIndex, features: Matrix, k: usize, coverage: bool) -> Dataset {
+        let mut gc_hist = vec![0u32; 40];
+        for &g in &index.gc {
+            gc_hist[((g * 40.0) as usize).min(39)] += 1;
+        }
+        let log: Vec<f32> = index.lengths.iter().map(|&l| (l as f32).ln()).collect();
+        Dataset {
+            n50: index.n50(None),
+            gc_range: colours::robust_range(&index.gc),
+            log_length_range: colours::robust_range(&log),
+            index: Arc::new(index),
+            features: Arc::new(features),
+            k,
+            coverage,
+            gc_hist,
+        }
+    }
+}
+
+/// The loss curves, one point per batch, and where the weights changed.
+#[derive(Default)]
+pub struct LossLog {
+    pub rl: Vec<[f64; 2]>,
+    pub kld: Vec<[f64; 2]>,
+    pub total: Vec<[f64; 2]>,
+    /// (step, w_rl, w_kld) where new weights took effect.
+    pub weight_changes: Vec<(u64, f64, f64)>,
+}
+
+pub struct Training {
+    pub trainer: Trainer,
+    pub step: u64,
+    pub steps_total: u64,
+    pub epoch: usize,
+}
+
+/// The map and its clusters.
+pub struct MapView {
+    pub xy: Vec<f32>,
+    pub grid: Grid,
+    pub points: Arc<Matrix>,
+    pub hierarchy: Arc<crate::cluster::Hierarchy>,
+    pub cut: Cut,
+    pub generation: u64,
+}

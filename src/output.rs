@@ -1,0 +1,377 @@
+//! What a run writes, and how: every file of a run goes into a staging folder beside `--out`,
+//! and the finished folder replaces the old one in one atomic step, so `--out` always holds one
+//! complete run, the old one or the new one, whatever kills the process and whenever.
+use crate::cluster::NOISE;
+use crate::error::{Error, Result};
+use crate::features::Matrix;
+use crate::metrics::Scores;
+use crate::progress::Progress;
+use crate::reads::{ReadIndex, export_fasta, write_atomically};
+use crate::refine::Split;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The files and folders a run writes into `--out`; anything else there is not ours.
+pub const RUN_FILES: &[&str] = &[
+    "bins",
+    "assignments.tsv",
+    "loss.tsv",
+    "settings.json",
+    "report.json",
+    "latent.tsv",
+];
+
+/// One row of `loss.tsv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossRow {
+    pub step: u64,
+    pub epoch: usize,
+    pub rl: f32,
+    pub kld: f32,
+    pub total: f32,
+}
+
+/// Bin name of a cluster label, as used in file names and `assignments.tsv`.
+pub fn bin_name(label: i32) -> String {
+    if label < 0 {
+        "unbinned".into()
+    } else {
+        format!("bin_{}", label + 1)
+    }
+}
+
+/// `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub reads: usize,
+    pub bases: u64,
+    pub read_n50: u32,
+    pub skipped_reads: usize,
+    pub bins: usize,
+    pub binned_reads: usize,
+    pub binned_fraction: f64,
+    pub min_cluster_size: usize,
+    pub min_samples: usize,
+    pub epochs_run: usize,
+    pub seconds: serde_json::Map<String, serde_json::Value>,
+    pub scores: Option<Scores>,
+    /// Bins that refinement split (before → after sizes).
+    pub refined: Vec<Split>,
+    pub warnings: Vec<String>,
+}
+
+/// A run's output folder while it is being written: a staging folder next to `out` (same
+/// file system, so the swap is a rename). Dropped without [`RunFolder::commit`], it is removed
+/// and `out` is as it was.
+pub struct RunFolder {
+    out: PathBuf,
+    stage: PathBuf,
+    committed: bool,
+}
+
+const STAGE_TAG: &str = ".binscape-new";
+const OLD_TAG: &str = ".binscape-old";
+
+impl RunFolder {
+    /// Checks that `out` can take a run (absent, or a folder holding only a run's files) and
+    /// creates the staging folder, so an unwritable place fails before any work. Staging
+    /// folders that killed runs left behind are removed first.
+    pub fn prepare(out: &Path) -> Result<RunFolder> {
+        let out = std::path::absolute(out).map_err(|e| Error::write(out, e))?;
+        let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+            return Err(Error::Input {
+                path: out.clone(),
+                reason: "cannot be an output folder (it has no parent)".into(),
+            });
+        };
+        let name = name.to_string_lossy().into_owned();
+        remove_stale(parent, &name, &out);
+        match std::fs::metadata(&out) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::Input {
+                    path: out.clone(),
+                    reason: "exists and is not a folder; choose a folder for --out".into(),
+                });
+            }
+            Ok(_) => {
+                let entries = std::fs::read_dir(&out).map_err(|e| Error::write(&out, e))?;
+                let foreign: Vec<String> = entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !RUN_FILES.contains(&n.as_str()) && !is_old_temp(n))
+                    .collect();
+                if !foreign.is_empty() {
+                    return Err(Error::Input {
+                        path: out.clone(),
+                        reason: format!(
+                            "holds files that binscape did not write (e.g. {}); a run replaces the \
+                             whole folder, so choose a new or empty folder for --out",
+                            foreign
+                                .iter()
+                                .take(3)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+            Err(_) => {}
+        }
+        std::fs::create_dir_all(parent).map_err(|e| Error::write(&out, e))?;
+        let stage = parent.join(format!(".{name}{STAGE_TAG}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&stage);
+        std::fs::create_dir(&stage).map_err(|e| Error::write(&out, e))?;
+        Ok(RunFolder {
+            out,
+            stage,
+            committed: false,
+        })
+    }
+
+    /// Where the run's files are written until the commit.
+    pub fn path(&self) -> &Path {
+        &self.stage
+    }
+
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Puts the staged run in place of `out` in one step: a rename when `out` is new, an atomic
+    /// exchange (Linux `renameat2(RENAME_EXCHANGE)`) when it holds an earlier run, whose files
+    /// are then removed.
+    pub fn commit(mut self) -> Result<()> {
+        fault_point("commit");
+        let exists = std::fs::symlink_metadata(&self.out).is_ok();
+        if !exists {
+            std::fs::rename(&self.stage, &self.out).map_err(|e| Error::write(&self.out, e))?;
+        } else if let Err(e) = exchange(&self.stage, &self.out) {
+            // No atomic exchange on this system or file system: two renames, with the old run
+            // parked under a name that `prepare` restores if we die in between.
+            if e.raw_os_error() != Some(libc_einval())
+                && e.kind() != std::io::ErrorKind::Unsupported
+            {
+                return Err(Error::write(&self.out, e));
+            }
+            let old = self.parked();
+            std::fs::rename(&self.out, &old).map_err(|e| Error::write(&self.out, e))?;
+            fault_point("parked");
+            std::fs::rename(&self.stage, &self.out).map_err(|e| Error::write(&self.out, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+            self.committed = true;
+            return Ok(());
+        }
+        self.committed = true;
+        fault_point("exchanged");
+        // The staging name now holds the old run.
+        let _ = std::fs::remove_dir_all(&self.stage);
+        Ok(())
+    }
+
+    fn parked(&self) -> PathBuf {
+        let name = self.out.file_name().unwrap_or_default().to_string_lossy();
+        self.out
+            .with_file_name(format!(".{name}{OLD_TAG}{}", std::process::id()))
+    }
+}
+
+impl Drop for RunFolder {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.stage);
+        }
+    }
+}
+
+/// Temporary names that earlier versions left inside `out` (`.bins.tmp<pid>`, …).
+fn is_old_temp(name: &str) -> bool {
+    name.starts_with('.') && (name.contains(".tmp") || name.contains(".old"))
+}
+
+/// Removes staging folders of `out` whose process is gone (killed runs), and earlier versions'
+/// temporary files inside it; a parked old run whose swap never finished is put back.
+fn remove_stale(parent: &Path, name: &str, out: &Path) {
+    let alive = |pid: &str| {
+        pid.parse::<u32>().is_ok_and(|p| {
+            p == std::process::id()
+                || Path::new("/proc").join(pid).exists()
+                || !Path::new("/proc/self").exists()
+        })
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = n.strip_prefix('.').and_then(|r| r.strip_prefix(name)) else {
+            continue;
+        };
+        if let Some(pid) = rest.strip_prefix(STAGE_TAG) {
+            if !alive(pid) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        } else if let Some(pid) = rest.strip_prefix(OLD_TAG)
+            && !alive(pid)
+        {
+            if std::fs::symlink_metadata(out).is_err() {
+                let _ = std::fs::rename(e.path(), out);
+            } else {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if is_old_temp(&n) {
+                let p = e.path();
+                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two valid NUL-terminated paths; renameat2 only reads them.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+fn libc_einval() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        libc::EINVAL
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        -1
+    }
+}
+
+/// Fault injection for the tests of the output phase: with `BINSCAPE_ABORT_AT=N`, the process
+/// aborts (as SIGKILL would end it: no cleanup) at the N-th point of the output phase.
+pub fn fault_point(_what: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let Some(at) = std::env::var("BINSCAPE_ABORT_AT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    if SEEN.fetch_add(1, Ordering::SeqCst) + 1 == at {
+        std::process::abort();
+    }
+}
+
+/// Writes `dir/bins/bin_<n>.fasta` and `unbinned.fasta` (always present, maybe empty).
+pub fn write_bins(
+    dir: &Path,
+    index: &ReadIndex,
+    labels: &[i32],
+    n_bins: usize,
+    progress: &Progress,
+) -> Result<()> {
+    let bins = dir.join("bins");
+    std::fs::create_dir_all(&bins).map_err(|e| Error::write(&bins, e))?;
+    let mut paths: Vec<PathBuf> = (0..n_bins as i32)
+        .map(|l| bins.join(format!("{}.fasta", bin_name(l))))
+        .collect();
+    paths.push(bins.join(format!("{}.fasta", bin_name(NOISE))));
+    let group: Vec<Option<usize>> = labels
+        .iter()
+        .map(|&l| Some(if l < 0 { n_bins } else { l as usize }))
+        .collect();
+    export_fasta(index, &group, &paths, progress)?;
+    fault_point("bins");
+    Ok(())
+}
+
+/// Writes `loss.tsv`.
+pub fn write_losses(path: &Path, losses: &[LossRow]) -> Result<()> {
+    write_atomically(path, |w| {
+        let io = |e| Error::write(path, e);
+        writeln!(w, "step\tepoch\trl\tkld\ttotal").map_err(io)?;
+        for l in losses {
+            writeln!(
+                w,
+                "{}\t{}\t{}\t{}\t{}",
+                l.step, l.epoch, l.rl, l.kld, l.total
+            )
+            .map_err(io)?;
+        }
+        Ok(())
+    })?;
+    fault_point("loss");
+    Ok(())
+}
+
+/// Writes `read_id  bin  x  y` for every read (the map is n × 2), atomically.
+pub fn write_assignments(
+    path: &Path,
+    index: &ReadIndex,
+    labels: &[i32],
+    map: &Matrix,
+) -> Result<()> {
+    write_atomically(path, |w| {
+        let io = |e| Error::write(path, e);
+        writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
+        for ((id, &l), xy) in index.ids.iter().zip(labels).zip(map.data.chunks_exact(2)) {
+            writeln!(w, "{id}\t{}\t{}\t{}", bin_name(l), xy[0], xy[1]).map_err(io)?;
+        }
+        Ok(())
+    })?;
+    fault_point("assignments");
+    Ok(())
+}
+
+/// Pretty JSON of `v`, written atomically.
+pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Error::write(path, e.into()))? + "\n";
+    write_atomically(path, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::write(path, e))
+    })?;
+    fault_point("json");
+    Ok(())
+}
+
+/// Writes `m` as a TSV with the read ids in the first column (`read_id  z1  z2 …`).
+pub fn write_matrix(path: &Path, index: &ReadIndex, m: &Matrix) -> Result<()> {
+    write_atomically(path, |w| {
+        let io = |e| Error::write(path, e);
+        let head: Vec<String> = (1..=m.cols).map(|j| format!("z{j}")).collect();
+        writeln!(w, "read_id\t{}", head.join("\t")).map_err(io)?;
+        for i in 0..m.rows {
+            let row: Vec<String> = m.row(i).iter().map(|v| v.to_string()).collect();
+            writeln!(w, "{}\t{}", index.ids[i], row.join("\t")).map_err(io)?;
+        }
+        Ok(())
+    })?;
+    fault_point("matrix");
+    Ok(())
+}
