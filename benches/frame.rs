@@ -63,6 +63,7 @@ fn synthetic_app(n: usize) -> Explorer {
             refined: None,
         },
         generation: 1,
+        preview: None,
     });
     app.refresh_colours();
     app

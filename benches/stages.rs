@@ -1,7 +1,7 @@
 //! Per-stage seconds of `pipeline::run` (the CLI's own path) on a reads file, and HDBSCAN at
 //! scale. Prints figures; asserts nothing.
 //! `cargo bench --bench stages` (dev data from ../shared/data, or BINSCAPE_BENCH_READS=FILE;
-//! BINSCAPE_BENCH_EPOCHS sets the epochs, default 20).
+//! BINSCAPE_BENCH_EPOCHS sets the epochs, default: the step budget).
 use binscape::Progress;
 use binscape::cluster::build_hierarchy;
 use binscape::model::use_one_matmul_thread;
@@ -48,10 +48,10 @@ fn main() {
                 "/../shared/data/dev_long.fastq"
             ))
         });
-    let epochs = std::env::var("BINSCAPE_BENCH_EPOCHS")
+    // Unset: the defaults (the step budget).
+    let epochs: Option<usize> = std::env::var("BINSCAPE_BENCH_EPOCHS")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .and_then(|v| v.parse().ok());
     let p = Progress::default();
     if reads.exists() {
         let s = Settings::default();
@@ -76,10 +76,11 @@ fn main() {
         let s = Settings { epochs, ..s };
         let r = pipeline::run(&reads, None, &s, &p, &mut |_| {}).unwrap();
         println!(
-            "{}: {} reads, {} bases, {epochs} epochs, {} bins",
+            "{}: {} reads, {} bases, {} epochs, {} bins",
             reads.display(),
             r.index.len(),
             r.index.total_bases(),
+            r.train.epochs_run,
             r.cut.clustering.n_clusters
         );
         println!("{:<18} {:>9} {:>9}", "stage", "seconds", "MB/s");

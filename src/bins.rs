@@ -98,7 +98,8 @@ impl Cut {
         self.clustering.labels.iter().filter(|&&l| l >= 0).count()
     }
 
-    fn of(
+    /// The cut `clustering` (made at min cluster size `mcs`), summarised and scored.
+    pub fn of(
         clustering: Clustering,
         mcs: usize,
         index: &ReadIndex,

@@ -55,16 +55,22 @@ pub fn run(a: RunArgs, progress: &Progress) -> Result<(), Error> {
     let mut result = with_bar(progress, a.quiet, |bar| {
         // Lines printed while the bar is drawn would garble it: suspend it for each.
         let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+        let mut epochs = 0;
         let mut on_event = |ev: RunEvent| match ev {
-            RunEvent::Read { index, dims } if !a.quiet => say(format!(
-                "{} reads, {} bases, N50 {} bp, {dims} feature dims",
-                index.len(),
-                index.total_bases(),
-                index.n50(None)
-            )),
+            RunEvent::Read { index, dims } => {
+                epochs = s.epochs_for(index.len());
+                if !a.quiet {
+                    say(format!(
+                        "{} reads, {} bases, N50 {} bp, {dims} feature dims, {epochs} epochs",
+                        index.len(),
+                        index.total_bases(),
+                        index.n50(None)
+                    ));
+                }
+            }
             RunEvent::Warning(w) => say(format!("warning: {w}")),
             RunEvent::Train(TrainEvent::Epoch { epoch, total, .. }) => progress.set_stage(
-                &format!("training VAE, epoch {epoch}/{} loss {total:.4}", s.epochs),
+                &format!("training VAE, epoch {epoch}/{epochs} loss {total:.4}"),
             ),
             _ => {}
         };

@@ -12,10 +12,12 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod preview;
 pub mod progress;
 pub mod reads;
 pub mod refine;
 pub mod settings;
+pub mod simulate;
 
 pub use error::{Error, Result};
 pub use progress::Progress;

@@ -39,7 +39,96 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole pipeline headless: reads -> k-mer vectors -> VAE -> 2-D map -> bins -> FASTA.
-    Run(RunCmd),
+    Run(Box<RunCmd>),
+    /// Simulate long reads from reference genomes, with truth labels (benchmarks, checks).
+    #[command(hide = true)]
+    Simulate(SimCmd),
+}
+
+#[derive(Args)]
+struct SimCmd {
+    /// Genome FASTA (plain or gzipped), with its share of the reads: PATH[:SHARE] (share 1 if
+    /// not given); the label is the file name without extensions.
+    #[arg(long, required = true)]
+    genome: Vec<String>,
+    /// A made-up relative of a genome (its order-5 Markov model, perturbed): PATH:SHARE[:DRIFT]
+    /// (drift 0.3 if not given); labelled NAME_relN.
+    #[arg(long)]
+    relative: Vec<String>,
+    #[arg(long, default_value_t = 10_000)]
+    reads: usize,
+    #[arg(long, default_value_t = 5000.0)]
+    mean_length: f64,
+    #[arg(long, default_value_t = 3500.0)]
+    sd_length: f64,
+    /// Mean read identity (0-1).
+    #[arg(long, default_value_t = 0.90)]
+    identity: f64,
+    #[arg(long, default_value_t = 0.02)]
+    identity_sd: f64,
+    #[arg(long, value_enum, default_value_t = binscape::simulate::ErrorModel::Clr)]
+    model: binscape::simulate::ErrorModel,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Reads file to write (.fastq/.fq: FASTQ, else FASTA).
+    #[arg(long)]
+    out: PathBuf,
+    /// Truth labels TSV to write.
+    #[arg(long)]
+    labels: PathBuf,
+}
+
+fn simulate(c: SimCmd) -> Result<()> {
+    use binscape::simulate::{Genome, SimParams, load_genome, relative};
+    let split = |spec: &str| -> (PathBuf, Vec<f64>) {
+        let mut parts = spec.split(':');
+        let path = PathBuf::from(parts.next().unwrap_or_default());
+        (path, parts.filter_map(|x| x.parse().ok()).collect())
+    };
+    let stem = |p: &std::path::Path| {
+        let n = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        n.split('.').next().unwrap_or_default().to_string()
+    };
+    let mut genomes = Vec::new();
+    for g in &c.genome {
+        let (path, nums) = split(g);
+        genomes.push(Genome {
+            name: stem(&path),
+            contigs: load_genome(&path)?,
+            share: nums.first().copied().unwrap_or(1.0),
+        });
+    }
+    for (i, r) in c.relative.iter().enumerate() {
+        let (path, nums) = split(r);
+        let src = load_genome(&path)?;
+        let len = src.iter().map(Vec::len).sum();
+        let seed = c.seed.wrapping_add(1000 + i as u64);
+        genomes.push(Genome {
+            name: format!("{}_rel{}", stem(&path), i + 1),
+            contigs: vec![relative(
+                &src,
+                len,
+                nums.get(1).copied().unwrap_or(0.3),
+                seed,
+            )],
+            share: nums.first().copied().unwrap_or(1.0),
+        });
+    }
+    let p = SimParams {
+        reads: c.reads,
+        mean_length: c.mean_length,
+        sd_length: c.sd_length,
+        identity: c.identity,
+        identity_sd: c.identity_sd,
+        model: c.model,
+        seed: c.seed,
+    };
+    binscape::simulate::simulate(&genomes, &p, &c.out, &c.labels, &Progress::default())?;
+    Ok(())
 }
 
 #[derive(Args)]
@@ -96,10 +185,14 @@ struct SettingsArgs {
     /// the baseline) [default: latent]
     #[arg(long, value_enum)]
     map_input: Option<MapInput>,
-    /// Training epochs: more gives a latent whose species separate more cleanly, up to a point
-    /// [default: 300]
+    /// Training epochs, overriding the step budget: more gives a latent whose species separate
+    /// more cleanly, up to a point [default: as many as --train-steps allows]
     #[arg(long)]
     epochs: Option<usize>,
+    /// Training steps (batches) when --epochs is not given: training then costs about the same
+    /// at any number of reads [default: 1800, i.e. 300 epochs of 6 000 reads]
+    #[arg(long)]
+    train_steps: Option<usize>,
     /// Reads per training batch: smaller batches take more, noisier steps per epoch [default: 1024]
     #[arg(long)]
     batch_size: Option<usize>,
@@ -161,11 +254,14 @@ impl SettingsArgs {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { s.$f = v; } )* };
         }
+        if let Some(e) = self.epochs {
+            s.epochs = Some(e);
+        }
         set!(
             k,
             coverage_share,
             map_input,
-            epochs,
+            train_steps,
             batch_size,
             learning_rate,
             w_rl,
@@ -225,7 +321,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     binscape::model::use_one_matmul_thread();
     let progress = Progress::default();
-    let out = cli.command.as_ref().map(|Command::Run(r)| r.out.clone());
+    let out = match &cli.command {
+        Some(Command::Run(r)) => Some(r.out.clone()),
+        _ => None,
+    };
     match start(cli, &progress) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) if progress.cancelled() => {
@@ -261,6 +360,7 @@ fn start(cli: Cli, progress: &Progress) -> Result<()> {
             )?;
             Ok(())
         }
+        Some(Command::Simulate(c)) => simulate(c),
         None => {
             let settings = cli.settings.resolve()?;
             let (reads, labels) = inputs(cli.demo, cli.reads, cli.labels)?;

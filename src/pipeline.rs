@@ -137,7 +137,10 @@ pub fn train(
     progress: &Progress,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<(Matrix, TrainLog)> {
-    let trainer = Trainer::spawn(features.clone(), s.train_config(features.cols));
+    let trainer = Trainer::spawn(
+        features.clone(),
+        s.train_config(features.rows, features.cols),
+    );
     let mut log = TrainLog::default();
     progress.start("training the VAE", 1);
     loop {

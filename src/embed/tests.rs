@@ -65,3 +65,33 @@ fn trustworthiness_of_identity_is_one() {
     let t = trustworthiness(&x, 2, &x, 2, 10, &[]);
     assert!((t - 1.0).abs() < 1e-9, "{t}");
 }
+
+#[test]
+fn high_dimensional_neighbours_are_nearly_exact() {
+    // 152-D points in 6 groups that vary along a few directions plus a little noise everywhere,
+    // as k-mer vectors do (a genome's reads differ mostly along a few axes).
+    let (z, _) = blobs(500, 6, 6, 4);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let g = Normal::new(0.0f32, 1.0).unwrap();
+    let w: Vec<f32> = (0..6 * 152).map(|_| g.sample(&mut rng)).collect();
+    let data: Vec<f32> = z
+        .chunks(6)
+        .flat_map(|r| {
+            let noise: Vec<f32> = (0..152).map(|_| 0.05 * g.sample(&mut rng)).collect();
+            (0..152)
+                .map(|j| (0..6).map(|i| r[i] * w[i * 152 + j]).sum::<f32>() + noise[j])
+                .collect::<Vec<f32>>()
+        })
+        .collect();
+    let k = 15;
+    let exact = KdTree::new(&data, 152).knn_all(k);
+    let approx = knn_all(&data, 152, k);
+    let mut hits = 0;
+    for (a, e) in approx.iter().zip(&exact) {
+        assert_eq!(a.len(), k);
+        assert!(a.windows(2).all(|w| w[0].0 <= w[1].0), "not nearest first");
+        hits += a.iter().filter(|x| e.iter().any(|y| y.1 == x.1)).count();
+    }
+    let recall = hits as f64 / (k * exact.len()) as f64;
+    assert!(recall > 0.9, "recall {recall}");
+}

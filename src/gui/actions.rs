@@ -149,14 +149,33 @@ impl Explorer {
         }
         self.stop_training();
         self.loss = LossLog::default();
-        let cols = features.cols;
-        let trainer = Trainer::spawn(features, self.settings.train_config(cols));
+        let cfg = self.settings.train_config(features.rows, features.cols);
+        let epochs = cfg.epochs;
+        let trainer = Trainer::spawn(features, cfg);
         self.training = Some(Training {
             trainer,
             step: 0,
             steps_total: 0,
+            epochs,
+            plan: None,
+            last_snapshot: None,
+            snapshot_pending: false,
             epoch: 0,
         });
+        // Which reads the maps during training show: computed once, on a job.
+        if let Some(features) = self.data.as_ref().map(|d| d.features.clone()) {
+            self.jobs.spawn(
+                JobKind::Preview,
+                "Choosing reads for the maps during training",
+                self.data_generation,
+                move |_| {
+                    Outcome::Planned(Arc::new(crate::preview::PreviewPlan::new(
+                        &features,
+                        crate::preview::PREVIEW_ROWS,
+                    )))
+                },
+            );
+        }
         self.status = "Training the VAE…".into();
     }
 
@@ -179,6 +198,7 @@ impl Explorer {
 
     /// Maps and clusters the latent (or, for the baseline, the scaled k-mer vectors).
     pub fn start_map(&mut self) {
+        self.jobs.supersede(JobKind::Preview);
         let Some(d) = &self.data else { return };
         if let Err(e) = self
             .settings
@@ -231,7 +251,7 @@ impl Explorer {
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
             return;
         };
-        if m.cut.refined.is_some() {
+        if m.cut.refined.is_some() || !m.is_final() {
             return;
         }
         let (cut, index, labels) = (m.cut.clone(), d.index.clone(), self.labels.clone());
@@ -257,7 +277,7 @@ impl Explorer {
 
     /// Re-cuts the kept hierarchy at the current min cluster size (no retraining, no new tree).
     pub fn recut(&mut self) {
-        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.is_final())) else {
             return;
         };
         let mcs = self.settings.min_cluster_size_for(d.index.len());
@@ -280,7 +300,7 @@ impl Explorer {
 
     /// Rebuilds the hierarchy for a new min samples, then cuts it.
     pub fn recluster(&mut self) {
-        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.is_final())) else {
             return;
         };
         let s = self.settings.clone();

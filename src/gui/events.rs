@@ -5,7 +5,12 @@ use super::scatter::Grid;
 use super::selection::Selection;
 use super::state::{Dataset, LossLog, MapView};
 use super::{Explorer, file_name};
-use crate::model::TrainEvent;
+use crate::bins::Cut;
+use crate::model::{TrainCommand, TrainEvent};
+use std::time::{Duration, Instant};
+
+/// How often a map is drawn while the VAE trains (at most: each waits for the last).
+const PREVIEW_EVERY: Duration = Duration::from_secs(3);
 use crate::settings::MapInput;
 use std::sync::Arc;
 
@@ -17,10 +22,16 @@ impl Explorer {
             if done.data_generation != 0 && done.data_generation != self.data_generation {
                 continue; // for reads that were since replaced
             }
+            if matches!(done.outcome, Outcome::Previewed(_))
+                && let Some(t) = &mut self.training
+            {
+                t.snapshot_pending = false;
+            }
             let stale = match &done.outcome {
                 Outcome::Mapped(_) => !self.jobs.is_latest(JobKind::Map, done.id),
                 Outcome::Clustered(_) => !self.jobs.is_latest(JobKind::Cut, done.id),
                 Outcome::Refined(_) => !self.jobs.is_latest(JobKind::Refine, done.id),
+                Outcome::Previewed(_) => !self.jobs.is_latest(JobKind::Preview, done.id),
                 _ => false,
             };
             if stale {
@@ -33,6 +44,7 @@ impl Explorer {
     pub(crate) fn poll_training(&mut self) {
         let Some(t) = &mut self.training else { return };
         let mut finished = None;
+        let mut snapshot = None;
         for ev in t.trainer.events.try_iter() {
             match ev {
                 TrainEvent::Batch {
@@ -50,6 +62,7 @@ impl Explorer {
                     (t.step, t.steps_total, t.epoch) = (step, steps_total, epoch);
                 }
                 TrainEvent::Epoch { .. } => {}
+                TrainEvent::Snapshot { step, latent, .. } => snapshot = Some((step, latent)),
                 TrainEvent::WeightsApplied {
                     step, w_rl, w_kld, ..
                 } => self.loss.weight_changes.push((step, w_rl, w_kld)),
@@ -66,6 +79,43 @@ impl Explorer {
                     break;
                 }
             }
+        }
+        // Every few seconds, the latent of the sampled reads, for a map while training goes on.
+        if finished.is_none()
+            && !t.snapshot_pending
+            && let Some(plan) = &t.plan
+            && t.last_snapshot
+                .is_none_or(|at| at.elapsed() >= PREVIEW_EVERY)
+        {
+            let _ = t
+                .trainer
+                .commands
+                .send(TrainCommand::Snapshot(plan.rows.clone()));
+            t.last_snapshot = Some(Instant::now());
+            t.snapshot_pending = true;
+        }
+        if let (Some((step, latent)), Some(plan)) = (snapshot, t.plan.clone()) {
+            let s = self.settings.clone();
+            let previous = self
+                .map
+                .as_ref()
+                .filter(|m| !m.is_final())
+                .map(|m| m.cut.clustering.labels.clone());
+            self.jobs.spawn(
+                JobKind::Preview,
+                "Mapping the latent while training",
+                self.data_generation,
+                move |progress| {
+                    Outcome::Previewed(crate::preview::preview(
+                        &plan,
+                        &latent,
+                        step,
+                        &s,
+                        previous.as_deref(),
+                        progress,
+                    ))
+                },
+            );
         }
         match finished {
             Some(Ok((latent, epochs, stopped))) => {
@@ -146,6 +196,7 @@ impl Explorer {
                     hierarchy: m.hierarchy,
                     cut: m.cut,
                     generation: self.map_generation,
+                    preview: None,
                 });
                 self.selection = Selection::default();
                 self.refresh_colours();
@@ -174,6 +225,22 @@ impl Explorer {
                     self.errors.push(e.to_string());
                 }
             }
+            Outcome::Planned(plan) => {
+                if let Some(t) = &mut self.training {
+                    t.plan = Some(plan);
+                }
+            }
+            Outcome::Previewed(result) => {
+                if let Some(t) = &mut self.training {
+                    t.snapshot_pending = false;
+                }
+                match result {
+                    // Only while training: the full map, once there, is never replaced.
+                    Ok(p) if self.training.is_some() => self.show_preview(p),
+                    Ok(_) | Err(crate::Error::Cancelled) => {}
+                    Err(e) => self.errors.push(e.to_string()),
+                }
+            }
             Outcome::Exported(Ok(msg)) => self.status = msg,
             Outcome::Exported(Err(e)) => self.errors.push(format!("Export failed: {e}")),
             Outcome::Picked(_, None) => {}
@@ -184,5 +251,44 @@ impl Explorer {
                 Pick::SaveTsv => self.export_assignments(path),
             },
         }
+    }
+
+    /// Shows a map drawn while training. Previews of one training share a view generation, so
+    /// the view (pan, zoom) stays where the user put it from one refresh to the next.
+    fn show_preview(&mut self, p: crate::preview::Preview) {
+        let Some(d) = &self.data else { return };
+        let generation = match &self.map {
+            Some(m) if !m.is_final() => m.generation,
+            _ => {
+                self.map_generation += 1;
+                self.map_generation
+            }
+        };
+        let cut = Cut::of(
+            p.clustering,
+            p.min_cluster_size,
+            &d.index,
+            self.labels.as_deref(),
+            None,
+        );
+        let sampled = self
+            .training
+            .as_ref()
+            .and_then(|t| t.plan.as_ref())
+            .map_or(0, |pl| pl.rows.len());
+        self.status = format!(
+            "Training the VAE: map of the latent at step {} ({sampled} sampled reads, the rest beside their nearest); {} bins so far",
+            p.step, cut.clustering.n_clusters
+        );
+        self.map = Some(MapView {
+            grid: Grid::build(&p.xy),
+            xy: p.xy,
+            points: Arc::new(crate::features::Matrix::default()),
+            hierarchy: Arc::new(crate::cluster::Hierarchy::default()),
+            cut,
+            generation,
+            preview: Some(p.step),
+        });
+        self.refresh_colours();
     }
 }

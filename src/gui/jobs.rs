@@ -22,6 +22,8 @@ pub enum JobKind {
     Cut,
     Refine,
     Export,
+    /// Maps of the latent while the VAE trains (and the plan they follow).
+    Preview,
 }
 
 impl JobKind {
@@ -34,6 +36,7 @@ impl JobKind {
             JobKind::Cut => "cut",
             JobKind::Refine => "refine",
             JobKind::Export => "export",
+            JobKind::Preview => "preview",
         }
     }
 }
@@ -104,6 +107,9 @@ pub enum Outcome {
     /// The current cut, refined (a new map or cut supersedes refinements in flight).
     Refined(Result<Cut>),
     Exported(Result<String>),
+    /// Which reads the maps during training show (computed once per training).
+    Planned(Arc<crate::preview::PreviewPlan>),
+    Previewed(Result<crate::preview::Preview>),
     Picked(Pick, Option<PathBuf>),
 }
 

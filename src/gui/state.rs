@@ -72,6 +72,13 @@ pub struct Training {
     pub step: u64,
     pub steps_total: u64,
     pub epoch: usize,
+    /// Epochs this training runs (set, or from the step budget).
+    pub epochs: usize,
+    /// The reads the maps during training show, once computed.
+    pub plan: Option<Arc<crate::preview::PreviewPlan>>,
+    /// When the last snapshot of the latent was asked for, and whether its map is still due.
+    pub last_snapshot: Option<std::time::Instant>,
+    pub snapshot_pending: bool,
 }
 
 /// The map and its clusters.
@@ -82,4 +89,14 @@ pub struct MapView {
     pub hierarchy: Arc<crate::cluster::Hierarchy>,
     pub cut: Cut,
     pub generation: u64,
+    /// `Some(step)`: a map drawn while training, of the latent at that step (no hierarchy to
+    /// re-cut; replaced by the full map when training ends).
+    pub preview: Option<u64>,
+}
+
+impl MapView {
+    /// A map of the final latent (or k-mers), with a hierarchy to re-cut.
+    pub fn is_final(&self) -> bool {
+        self.preview.is_none()
+    }
 }

@@ -71,6 +71,12 @@ pub enum TrainEvent {
         learning_rate: f64,
     },
     /// Training ended (all epochs, or stopped early): the latent (encoder mean) of every read.
+    /// The latent (encoder mean) of the rows a [`TrainCommand::Snapshot`] named, as of `step`.
+    Snapshot {
+        step: u64,
+        rows: Arc<Vec<u32>>,
+        latent: Matrix,
+    },
     Done {
         latent: Matrix,
         epochs_run: usize,
@@ -88,6 +94,9 @@ pub enum TrainCommand {
         w_kld: f64,
     },
     SetLearningRate(f64),
+    /// Send the current latent of these rows ([`TrainEvent::Snapshot`]): the explorer maps it
+    /// while training goes on.
+    Snapshot(Arc<Vec<u32>>),
 }
 
 pub struct Trainer {
@@ -223,6 +232,18 @@ fn train(
                             w_rl,
                             w_kld,
                             learning_rate: lr,
+                        });
+                    }
+                    Ok(TrainCommand::Snapshot(rows)) => {
+                        let mut data = Vec::with_capacity(rows.len() * d);
+                        for &r in rows.iter() {
+                            data.extend_from_slice(x.row(r as usize));
+                        }
+                        let z = model.embed(&data, rows.len(), &dev)?;
+                        let _ = events.send(TrainEvent::Snapshot {
+                            step,
+                            latent: Matrix::new(rows.len(), cfg.latent, z),
+                            rows,
                         });
                     }
                     Err(TryRecvError::Empty) => break,

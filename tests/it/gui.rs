@@ -57,7 +57,7 @@ fn demo_startup(epochs: usize) -> Startup {
         reads: Some(reads),
         labels: Some(labels),
         settings: Settings {
-            epochs,
+            epochs: Some(epochs),
             batch_size: 256,
             seed: 7,
             ..Settings::default()
@@ -294,4 +294,35 @@ fn labels_opened_after_refining_score_the_refined_bins_without_redoing_them() {
     );
     let want = binscape::metrics::score(&cut.clustering.labels, &a.labels.as_ref().unwrap().codes);
     assert_eq!(cut.scores.as_ref().unwrap().ari, want.ari);
+}
+
+#[test]
+fn the_map_appears_while_the_vae_is_still_training() {
+    // Far more epochs than the test waits for: the map must come from training in progress.
+    let startup = Startup {
+        train: true,
+        ..demo_startup(5000)
+    };
+    let app = Explorer::with_dialogs(startup, Arc::new(FixedDialogs::default()));
+    let mut h = harness(app);
+    wait_for(&mut h, "a map during training", |a| {
+        a.map.as_ref().is_some_and(|m| m.preview.is_some())
+    });
+    let a = h.state();
+    assert!(a.training.is_some(), "training ended before its map showed");
+    let m = a.map.as_ref().unwrap();
+    assert_eq!(m.xy.len(), 2 * 1200);
+    assert!(m.xy.iter().all(|v| v.is_finite()));
+    assert_eq!(a.colours.len(), 1200, "the map's reads are not coloured");
+    assert!(
+        h.query_by_label("Train the VAE (left) to draw the map of its latent.")
+            .is_none(),
+        "the map area still shows the placeholder"
+    );
+    // The bins sliders wait for the full map; stopping gives it.
+    h.get_by_label("Stop training").click();
+    wait_for(&mut h, "the full map", |a| {
+        a.training.is_none() && a.map.as_ref().is_some_and(|m| m.preview.is_none())
+    });
+    assert!(h.state().map.as_ref().unwrap().cut.clustering.n_clusters >= 2);
 }

@@ -60,14 +60,41 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             "Latent size",
             "Dimensions of the VAE latent that the map is drawn from.",
         );
-        // Not clamped: a larger value typed in (or from the command line) is kept.
-        ui.add(
-            Slider::new(&mut s.epochs, 1..=2000)
-                .logarithmic(true)
-                .clamping(egui::SliderClamping::Never)
-                .text("Epochs"),
-        )
-        .on_hover_text("Passes over all reads: more gives a cleaner latent, up to a point.");
+        // Epochs: by the step budget (the default, same cost at any number of reads) or fixed.
+        let mut fixed = s.epochs.is_some();
+        ui.checkbox(&mut fixed, "Fixed epochs").on_hover_text(
+            "Off: train for a fixed number of steps (batches), whatever the number of reads. \
+             On: a fixed number of passes over all reads.",
+        );
+        let n = app.data.as_ref().map_or(0, |d| d.index.len());
+        match (fixed, s.epochs) {
+            (true, None) => s.epochs = Some(s.epochs_for(n.max(1))),
+            (false, Some(_)) => s.epochs = None,
+            _ => {}
+        }
+        match &mut s.epochs {
+            // Not clamped: a larger value typed in (or from the command line) is kept.
+            Some(e) => {
+                ui.add(
+                    Slider::new(e, 1..=2000)
+                        .logarithmic(true)
+                        .clamping(egui::SliderClamping::Never)
+                        .text("Epochs"),
+                )
+                .on_hover_text(
+                    "Passes over all reads: more gives a cleaner latent, up to a point.",
+                );
+            }
+            None => {
+                ui.add(
+                    Slider::new(&mut s.train_steps, 100..=20_000)
+                        .logarithmic(true)
+                        .clamping(egui::SliderClamping::Never)
+                        .text("Training steps"),
+                )
+                .on_hover_text("Batches to train for, whatever the number of reads.");
+            }
+        }
         ui.add(
             Slider::new(&mut s.learning_rate, 1e-5..=1e-1)
                 .logarithmic(true)
@@ -194,7 +221,7 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     let hi = (n / 4).max(50);
     let r = ui
         .add_enabled(
-            app.map.is_some(),
+            app.map.as_ref().is_some_and(|m| m.is_final()),
             Slider::new(&mut mcs, 2..=hi)
                 .logarithmic(true)
                 .text("Min cluster size"),
@@ -210,7 +237,7 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     let mut ms = s.min_samples_for(n);
     let r = ui
         .add_enabled(
-            app.map.is_some(),
+            app.map.as_ref().is_some_and(|m| m.is_final()),
             Slider::new(&mut ms, 1..=100)
                 .logarithmic(true)
                 .text("Min samples"),

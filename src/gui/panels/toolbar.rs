@@ -78,10 +78,7 @@ pub(super) fn toolbar(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             ui.add(
                 egui::ProgressBar::new(f)
                     .desired_width(220.0)
-                    .text(format!(
-                        "Training: epoch {}/{}",
-                        t.epoch, app.settings.epochs
-                    ))
+                    .text(format!("Training: epoch {}/{}", t.epoch, t.epochs))
                     .animate(true),
             );
         }
