@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod embed;
 pub mod error;
 pub mod features;
+pub mod graph;
 pub mod gui;
 pub mod kdtree;
 pub mod metrics;

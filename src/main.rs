@@ -243,6 +243,11 @@ struct SettingsArgs {
     /// 5-mer map (which splits bins that hold close relatives, e.g. two Enterobacteriaceae).
     #[arg(long)]
     no_refine: bool,
+    /// Keep the bins as composition made them: do not let each read's overlaps with other reads
+    /// vote on its bin (which corrects reads at the borders between bins and bins unbinned
+    /// reads).
+    #[arg(long)]
+    no_graph: bool,
 }
 
 impl SettingsArgs {
@@ -283,6 +288,9 @@ impl SettingsArgs {
         }
         if self.no_refine {
             s.refine = false;
+        }
+        if self.no_graph {
+            s.graph = false;
         }
         s.validate()?;
         Ok(s)

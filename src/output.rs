@@ -58,6 +58,10 @@ pub struct Report {
     pub scores: Option<Scores>,
     /// Bins that refinement split (before → after sizes).
     pub refined: Vec<Split>,
+    /// What the read-overlap graph changed (absent with `--no-graph`).
+    pub graph: Option<crate::graph::GraphReport>,
+    /// Per bin: the share of its reads' overlaps that stay inside it (null: no overlaps).
+    pub bin_overlap_agreement: Vec<(String, Option<f64>)>,
     pub warnings: Vec<String>,
 }
 

@@ -3,7 +3,7 @@
 //! functions as separate jobs (so it can show each result and re-cut without re-mapping), in
 //! the same order. Nothing below this module imports it.
 use crate::bins::Cut;
-use crate::cluster::{Hierarchy, build_hierarchy};
+use crate::cluster::{Clustering, Hierarchy, build_hierarchy};
 use crate::embed::umap;
 use crate::error::{Error, Result};
 use crate::features::{Matrix, SCALE_CLIP};
@@ -24,16 +24,18 @@ pub enum Stage {
     Map,
     Cluster,
     Refine,
+    Graph,
     Export,
 }
 
 impl Stage {
-    pub const ORDER: [Stage; 6] = [
+    pub const ORDER: [Stage; 7] = [
         Stage::Read,
         Stage::Train,
         Stage::Map,
         Stage::Cluster,
         Stage::Refine,
+        Stage::Graph,
         Stage::Export,
     ];
     pub fn key(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Stage {
             Stage::Map => "map",
             Stage::Cluster => "cluster",
             Stage::Refine => "refine",
+            Stage::Graph => "graph",
             Stage::Export => "export",
         }
     }
@@ -288,6 +291,8 @@ pub struct RunResult {
     /// Seconds per stage, in [`Stage::ORDER`].
     pub seconds: Vec<(Stage, f64)>,
     pub warnings: Vec<String>,
+    /// What the overlap graph changed, and per bin the share of its overlaps inside it.
+    pub graph: Option<(crate::graph::GraphReport, Vec<f64>)>,
 }
 
 /// Every stage from the reads to the final bins, in order; `on_event` hears what the user
@@ -353,6 +358,28 @@ pub fn run(
         cut = cut.refine(&index, labels.as_ref(), s, progress)?;
         seconds.push((Stage::Refine, t.elapsed().as_secs_f64()));
     }
+    let mut graph = None;
+    if s.graph {
+        let t = Instant::now();
+        let o = crate::graph::overlaps(&index, progress)?;
+        let (voted, report) = crate::graph::correct(&cut.clustering.labels, &o);
+        let (voted, k) = crate::graph::renumber(&voted);
+        let agreement = crate::graph::agreement(&voted, k, &o);
+        let clustering = Clustering {
+            labels: voted,
+            n_clusters: k,
+            strength: cut.clustering.strength.clone(),
+        };
+        cut = Cut::of(
+            clustering,
+            cut.min_cluster_size,
+            &index,
+            labels.as_ref(),
+            cut.refined.clone(),
+        );
+        seconds.push((Stage::Graph, t.elapsed().as_secs_f64()));
+        graph = Some((report, agreement));
+    }
     let mut warnings = warnings;
     if cut.clustering.n_clusters == 0 {
         let w = format!(
@@ -371,6 +398,7 @@ pub fn run(
         train: train_log,
         seconds,
         warnings,
+        graph,
     })
 }
 
@@ -401,6 +429,18 @@ impl RunResult {
                 .collect(),
             scores: self.cut.scores.clone(),
             refined: self.cut.refined.clone().unwrap_or_default(),
+            graph: self.graph.as_ref().map(|(g, _)| g.clone()),
+            bin_overlap_agreement: self.graph.as_ref().map_or(Vec::new(), |(_, a)| {
+                a.iter()
+                    .enumerate()
+                    .map(|(b, &x)| {
+                        (
+                            crate::output::bin_name(b as i32),
+                            x.is_finite().then_some((x * 1000.0).round() / 1000.0),
+                        )
+                    })
+                    .collect()
+            }),
             warnings: self.warnings.clone(),
         }
     }

@@ -85,6 +85,8 @@ pub struct Settings {
     /// Re-examine every bin on its own 5-mer map and split those that hold several groups
     /// (see [`crate::refine`]).
     pub refine: bool,
+    /// Correct the bins by the read-overlap graph (see [`crate::graph`]).
+    pub graph: bool,
 }
 
 impl Default for Settings {
@@ -112,6 +114,7 @@ impl Default for Settings {
             min_cluster_size: 0,
             min_samples: 0,
             refine: true,
+            graph: true,
         }
     }
 }

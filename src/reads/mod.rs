@@ -493,6 +493,18 @@ pub fn composition_pass(
     )
 }
 
+/// Another pass over the reads file: `compute(seq)` for every read in parallel batches, handed
+/// to `sink(row, value)` in file order.
+pub fn for_each_sequence<T: Send>(
+    index: &ReadIndex,
+    stage: &str,
+    progress: &Progress,
+    compute: impl Fn(&[u8]) -> T + Sync,
+    sink: impl FnMut(usize, T),
+) -> Result<()> {
+    rows_pass(index, None, stage, progress, compute, sink)
+}
+
 /// Another pass over the reads file: `compute(seq)` for every read (every row, or those where
 /// `wanted[row]`) in parallel batches, handed to `sink(row, value)` in file order.
 fn rows_pass<T: Send>(

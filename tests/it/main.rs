@@ -4,6 +4,7 @@ mod cli_bad_input;
 mod cli_end_to_end;
 mod common;
 mod faults;
+mod graph;
 mod gui;
 mod refine;
 mod trainer;
