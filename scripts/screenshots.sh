@@ -34,9 +34,10 @@ sleep 1.5
 shot 1-loading
 stop
 
-# 2. Training: the loss curves drawing live, with the progress bar.
-start --demo --train --epochs 4000
-sleep 6
+# 2. Training: the loss curves drawing live, with the progress bar, and the map of the latent
+# as it is, redrawn every few seconds while training goes on (the dev reads when present).
+if [[ -f $big ]]; then start "$big" --train --epochs 4000; else start --demo --train --epochs 4000; fi
+sleep 20
 shot 2-training
 stop
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 const K: usize = 15;
 const W: usize = 5;
 /// Most minimizers indexed over the whole sample: beyond it, a hash-chosen fraction is kept
-/// (the same fraction for every read, so shared minimizers stay shared). 20 M entries ≈ 480 MB.
+/// (the same fraction for every read, so shared minimizers stay shared). 20 M entries ≈ 320 MB.
 const MAX_ENTRIES: u64 = 20_000_000;
 /// A minimizer in more reads than this is a repeat (or a very abundant genome): left out.
 const MAX_OCC: usize = 60;
@@ -112,46 +112,45 @@ pub fn overlaps(index: &ReadIndex, progress: &Progress) -> Result<Overlaps> {
         (sampled * u64::MAX as f64) as u64
     };
     // (hash, read, pos, strand) for every kept minimizer.
-    let mut entries: Vec<(u64, u32, u32, bool)> = Vec::new();
+    // (hash, read, position | strand << 31): 16 bytes an entry.
+    let mut entries: Vec<(u64, u32, u32)> = Vec::new();
     for_each_sequence(
         index,
         "overlaps: minimizers",
         progress,
         |seq| minimizers(seq, keep_below),
         |row, ms| {
-            entries.extend(ms.into_iter().map(|(h, p, s)| (h, row as u32, p, s)));
+            entries.extend(
+                ms.into_iter()
+                    .map(|(h, p, s)| (h, row as u32, p | (s as u32) << 31)),
+            );
         },
     )?;
     progress.start("overlaps: matching reads", 1);
     entries.par_sort_unstable_by_key(|e| (e.0, e.1, e.2));
     // Candidate hits: every pair of reads sharing a minimizer, with the strand, the offset and
     // its band.
-    let buckets: Vec<&[(u64, u32, u32, bool)]> = entries.chunk_by(|x, y| x.0 == y.0).collect();
+    let buckets: Vec<&[(u64, u32, u32)]> = entries.chunk_by(|x, y| x.0 == y.0).collect();
     let mut hits: Vec<Hit> = buckets
         .par_iter()
         .filter(|b| b.len() >= 2 && b.len() <= MAX_OCC)
         .flat_map_iter(|b| {
             let step = b.len().div_ceil(MAX_PAIRED);
-            let b: Vec<&(u64, u32, u32, bool)> = b.iter().step_by(step).collect();
+            let b: Vec<&(u64, u32, u32)> = b.iter().step_by(step).collect();
             let mut v = Vec::new();
             for (i, x) in b.iter().enumerate() {
                 for y in &b[i + 1..] {
                     if x.1 == y.1 {
                         continue;
                     }
-                    let same = x.3 == y.3;
-                    let off = if same {
-                        x.2 as i64 - y.2 as i64
-                    } else {
-                        x.2 as i64 + y.2 as i64
-                    };
+                    let same = (x.2 >> 31) == (y.2 >> 31);
+                    let (px, py) = ((x.2 & POS) as i64, (y.2 & POS) as i64);
+                    let off = if same { px - py } else { px + py };
                     v.push(Hit {
                         a: x.1,
                         b: y.1,
-                        same,
-                        band: off.div_euclid(BAND) as i32,
-                        pa: x.2,
-                        off,
+                        pa: px as u32 | (same as u32) << 31,
+                        off: off as i32,
                     });
                 }
             }
@@ -162,7 +161,7 @@ pub fn overlaps(index: &ReadIndex, progress: &Progress) -> Result<Overlaps> {
     if progress.cancelled() {
         return Err(crate::Error::Cancelled);
     }
-    hits.par_sort_unstable_by_key(|h| (h.a, h.b, h.same, h.band, h.pa));
+    hits.par_sort_unstable_by_key(|h| (h.a, h.b, h.same(), h.band(), h.pa));
     let runs: Vec<&[Hit]> = hits.chunk_by(|x, y| x.a == y.a && x.b == y.b).collect();
     let edges: Vec<(u32, u32, u32)> = runs
         .par_iter()
@@ -178,10 +177,25 @@ pub fn overlaps(index: &ReadIndex, progress: &Progress) -> Result<Overlaps> {
 struct Hit {
     a: u32,
     b: u32,
-    same: bool,
-    band: i32,
+    /// Position on `a`, and whether the strands agree in the top bit (16 bytes a hit: a
+    /// 200 000-read sample makes tens of millions).
     pa: u32,
-    off: i64,
+    off: i32,
+}
+
+/// Positions below the strand bit.
+const POS: u32 = (1 << 31) - 1;
+
+impl Hit {
+    fn same(&self) -> bool {
+        self.pa >> 31 == 1
+    }
+    fn pos(&self) -> u32 {
+        self.pa & POS
+    }
+    fn band(&self) -> i32 {
+        (self.off as i64).div_euclid(BAND) as i32
+    }
 }
 
 /// The overlap `run` (every hit of one pair of reads) supports, if any: the band with the most
@@ -191,14 +205,14 @@ struct Hit {
 /// end to end, and are not taken to be of one genome.
 fn edge(run: &[Hit], lengths: &[u32], sampled: f64) -> Option<(u32, u32, u32)> {
     let bands: Vec<&[Hit]> = run
-        .chunk_by(|x, y| x.same == y.same && x.band == y.band)
+        .chunk_by(|x, y| x.same() == y.same() && x.band() == y.band())
         .collect();
     let mut best: Option<(usize, Vec<&Hit>)> = None;
     for (i, b) in bands.iter().enumerate() {
         let mut hits: Vec<&Hit> = b.iter().collect();
         if let Some(next) = bands.get(i + 1)
-            && next[0].same == b[0].same
-            && next[0].band == b[0].band + 1
+            && next[0].same() == b[0].same()
+            && next[0].band() == b[0].band() + 1
         {
             hits.extend(next.iter());
         }
@@ -213,18 +227,18 @@ fn edge(run: &[Hit], lengths: &[u32], sampled: f64) -> Option<(u32, u32, u32)> {
     let h0 = hits[0];
     let (la, lb) = (lengths[h0.a as usize] as i64, lengths[h0.b as usize] as i64);
     // Offset of b's start on a (b reverse-complemented when the strands differ).
-    let mut offs: Vec<i64> = hits.iter().map(|h| h.off).collect();
+    let mut offs: Vec<i64> = hits.iter().map(|h| h.off as i64).collect();
     offs.sort_unstable();
     let off = offs[offs.len() / 2];
-    let d = if h0.same { off } else { off - lb + K as i64 };
+    let d = if h0.same() { off } else { off - lb + K as i64 };
     let (start, end) = (d.max(0), la.min(d + lb));
     let overlap = end - start;
     if overlap < MIN_OVERLAP {
         return None;
     }
-    let (lo, hi) = hits
-        .iter()
-        .fold((u32::MAX, 0u32), |(lo, hi), h| (lo.min(h.pa), hi.max(h.pa)));
+    let (lo, hi) = hits.iter().fold((u32::MAX, 0u32), |(lo, hi), h| {
+        (lo.min(h.pos()), hi.max(h.pos()))
+    });
     // Shared minimizers come every few hundred bases (fewer when sampled): that much of each
     // end may show none, and a tenth of the overlap for indels.
     let slack = 0.1 * overlap as f64 + OVERHANG / sampled.max(0.05);

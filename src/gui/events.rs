@@ -276,8 +276,13 @@ impl Explorer {
             .as_ref()
             .and_then(|t| t.plan.as_ref())
             .map_or(0, |pl| pl.rows.len());
+        let which = if sampled < d.index.len() {
+            format!("{sampled} sampled reads mapped, each other read beside its nearest")
+        } else {
+            "every read".into()
+        };
         self.status = format!(
-            "Training the VAE: map of the latent at step {} ({sampled} sampled reads, the rest beside their nearest); {} bins so far",
+            "Training the VAE: map of the latent at step {} ({which}); {} bins so far",
             p.step, cut.clustering.n_clusters
         );
         self.map = Some(MapView {

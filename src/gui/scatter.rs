@@ -285,6 +285,11 @@ pub struct ScatterView {
     texture: Option<TextureHandle>,
     key: Option<RasterKey>,
     cache: Drawn,
+    /// The map generation and plot size the view was last fitted to, and whether the user has
+    /// panned or zoomed since: until they do, the view refits when the area changes size (the
+    /// side panels settle a frame or two after a new map, which left bins off-screen).
+    fitted: Option<(u64, [i32; 2])>,
+    moved_by_user: bool,
 }
 
 /// The drawing made for the current view.
@@ -317,6 +322,8 @@ impl Default for ScatterView {
             texture: None,
             key: None,
             cache: Drawn::Raster,
+            fitted: None,
+            moved_by_user: false,
         }
     }
 }
@@ -337,7 +344,18 @@ impl ScatterView {
         let selecting = self.tool != Tool::Pan;
         let shift = ui.input(|i| i.modifiers.shift);
         let ppp = ui.ctx().pixels_per_point();
-        let plot = Plot::new(("read map", generation))
+        let area = ui.available_size();
+        let area = [area.x.round() as i32, area.y.round() as i32];
+        let refit = match self.fitted {
+            Some((g, _)) if g != generation => {
+                self.moved_by_user = false;
+                false
+            }
+            Some((_, a)) => a != area && !self.moved_by_user,
+            None => false,
+        };
+        self.fitted = Some((generation, area));
+        let mut plot = Plot::new(("read map", generation))
             .data_aspect(1.0)
             .show_x(false)
             .show_y(false)
@@ -349,6 +367,9 @@ impl ScatterView {
             .default_y_bounds(grid.bounds[1] as f64, grid.bounds[3] as f64)
             .x_axis_label("UMAP 1")
             .y_axis_label("UMAP 2");
+        if refit {
+            plot = plot.reset();
+        }
         let texture = &mut self.texture;
         let key_slot = &mut self.key;
         let cache = &mut self.cache;
@@ -503,7 +524,14 @@ impl ScatterView {
                 out.clicked = Some((i, shift));
             }
         });
-        let _ = resp;
+        let r = &resp.response;
+        let scrolled = r.hovered() && ui.input(|i| i.smooth_scroll_delta != egui::Vec2::ZERO);
+        if (r.dragged() && !selecting) || scrolled {
+            self.moved_by_user = true;
+        }
+        if r.double_clicked() {
+            self.moved_by_user = false;
+        }
         out
     }
 }
