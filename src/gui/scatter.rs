@@ -346,16 +346,19 @@ impl ScatterView {
         let ppp = ui.ctx().pixels_per_point();
         let area = ui.available_size();
         let area = [area.x.round() as i32, area.y.round() as i32];
-        let refit = match self.fitted {
+        // The plot's id carries the area it was fitted to: a new id starts from the default
+        // (fitted) bounds. Once the user moves the view, the id (and so the view) stays.
+        let fitted_area = match self.fitted {
             Some((g, _)) if g != generation => {
                 self.moved_by_user = false;
-                false
+                area
             }
-            Some((_, a)) => a != area && !self.moved_by_user,
-            None => false,
+            Some((_, a)) if self.moved_by_user => a,
+            _ => area,
         };
-        self.fitted = Some((generation, area));
-        let mut plot = Plot::new(("read map", generation))
+        self.fitted = Some((generation, fitted_area));
+        let fit = fitted_bounds(grid.bounds, area);
+        let plot = Plot::new(("read map", generation, fitted_area))
             .data_aspect(1.0)
             .show_x(false)
             .show_y(false)
@@ -363,13 +366,10 @@ impl ScatterView {
             .allow_boxed_zoom(false)
             .allow_double_click_reset(true)
             .show_grid(false)
-            .default_x_bounds(grid.bounds[0] as f64, grid.bounds[2] as f64)
-            .default_y_bounds(grid.bounds[1] as f64, grid.bounds[3] as f64)
+            .default_x_bounds(fit[0], fit[2])
+            .default_y_bounds(fit[1], fit[3])
             .x_axis_label("UMAP 1")
             .y_axis_label("UMAP 2");
-        if refit {
-            plot = plot.reset();
-        }
         let texture = &mut self.texture;
         let key_slot = &mut self.key;
         let cache = &mut self.cache;
@@ -534,6 +534,29 @@ impl ScatterView {
         }
         out
     }
+}
+
+/// The map's bounds widened, about their centre, to the plot area's aspect ratio (with a margin):
+/// with `data_aspect(1)`, egui_plot keeps one axis and trims the other to the frame, which cut
+/// off bins at the sides of a wide map.
+fn fitted_bounds(b: [f32; 4], area: [i32; 2]) -> [f64; 4] {
+    // The frame is the area less the axes' labels and ticks.
+    let (w, h) = (
+        (area[0] as f64 - 60.0).max(50.0),
+        (area[1] as f64 - 40.0).max(50.0),
+    );
+    let (cx, cy) = ((b[0] + b[2]) as f64 / 2.0, (b[1] + b[3]) as f64 / 2.0);
+    let (mut xs, mut ys) = (
+        ((b[2] - b[0]) as f64).max(1e-3),
+        ((b[3] - b[1]) as f64).max(1e-3),
+    );
+    if xs / ys < w / h {
+        xs = ys * w / h;
+    } else {
+        ys = xs * h / w;
+    }
+    let (xs, ys) = (xs * 1.06, ys * 1.06);
+    [cx - xs / 2.0, cy - ys / 2.0, cx + xs / 2.0, cy + ys / 2.0]
 }
 
 fn ui_strong() -> Color32 {
