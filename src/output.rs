@@ -78,9 +78,9 @@ const STAGE_TAG: &str = ".binscape-new";
 const OLD_TAG: &str = ".binscape-old";
 
 impl RunFolder {
-    /// Checks that `out` can take a run (absent, or a folder holding only a run's files) and
-    /// creates the staging folder, so an unwritable place fails before any work. Staging
-    /// folders that killed runs left behind are removed first.
+    /// Checks that `out` can take a run (absent, or a readable folder) and creates the staging
+    /// folder, so an unwritable place fails before any work. Staging folders that killed runs
+    /// left behind are removed first.
     pub fn prepare(out: &Path) -> Result<RunFolder> {
         let out = std::path::absolute(out).map_err(|e| Error::write(out, e))?;
         let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
@@ -99,27 +99,7 @@ impl RunFolder {
                 });
             }
             Ok(_) => {
-                let entries = std::fs::read_dir(&out).map_err(|e| Error::write(&out, e))?;
-                let foreign: Vec<String> = entries
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !RUN_FILES.contains(&n.as_str()) && !is_old_temp(n))
-                    .collect();
-                if !foreign.is_empty() {
-                    return Err(Error::Input {
-                        path: out.clone(),
-                        reason: format!(
-                            "holds files that binscape did not write (e.g. {}); a run replaces the \
-                             whole folder, so choose a new or empty folder for --out",
-                            foreign
-                                .iter()
-                                .take(3)
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    });
-                }
+                std::fs::read_dir(&out).map_err(|e| Error::write(&out, e))?;
             }
             Err(_) => {}
         }
@@ -147,8 +127,11 @@ impl RunFolder {
     /// exchange (Linux `renameat2(RENAME_EXCHANGE)`) when it holds an earlier run, whose files
     /// are then removed.
     pub fn commit(mut self) -> Result<()> {
-        fault_point("commit");
         let exists = std::fs::symlink_metadata(&self.out).is_ok();
+        if exists {
+            self.carry_foreign()?;
+        }
+        fault_point("commit");
         if !exists {
             std::fs::rename(&self.stage, &self.out).map_err(|e| Error::write(&self.out, e))?;
         } else if let Err(e) = exchange(&self.stage, &self.out) {
@@ -174,6 +157,23 @@ impl RunFolder {
         Ok(())
     }
 
+    /// Files in `out` that are not a run's (the user's notes, the reads themselves) go into the
+    /// new folder too, as hard links (copies where links fail): the swap must not lose them,
+    /// and until it happens the originals stay where they are.
+    fn carry_foreign(&self) -> Result<()> {
+        let entries = std::fs::read_dir(&self.out).map_err(|e| Error::write(&self.out, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let n = name.to_string_lossy();
+            if RUN_FILES.contains(&n.as_ref()) || is_old_temp(&n) {
+                continue;
+            }
+            carry(&e.path(), &self.stage.join(&name))
+                .map_err(|err| Error::write(&e.path(), err))?;
+        }
+        Ok(())
+    }
+
     fn parked(&self) -> PathBuf {
         let name = self.out.file_name().unwrap_or_default().to_string_lossy();
         self.out
@@ -187,6 +187,27 @@ impl Drop for RunFolder {
             let _ = std::fs::remove_dir_all(&self.stage);
         }
     }
+}
+
+/// `src` recreated at `dst`: files hard-linked (copied where that fails), folders rebuilt,
+/// symbolic links re-made.
+fn carry(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let m = std::fs::symlink_metadata(src)?;
+    if m.file_type().is_symlink() {
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(std::fs::read_link(src)?, dst);
+        #[cfg(not(unix))]
+        return std::fs::copy(src, dst).map(|_| ());
+    }
+    if m.is_dir() {
+        std::fs::create_dir(dst)?;
+        for e in std::fs::read_dir(src)? {
+            let e = e?;
+            carry(&e.path(), &dst.join(e.file_name()))?;
+        }
+        return Ok(());
+    }
+    std::fs::hard_link(src, dst).or_else(|_| std::fs::copy(src, dst).map(|_| ()))
 }
 
 /// Temporary names that earlier versions left inside `out` (`.bins.tmp<pid>`, …).

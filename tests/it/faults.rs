@@ -74,12 +74,19 @@ fn a_rerun_killed_anywhere_in_its_output_leaves_one_whole_run() {
     for at in 1.. {
         let _ = std::fs::remove_dir_all(&out);
         run_ok(&run_args(&fa, &out, &old_args));
+        // A file of the user's in the folder: it must survive whatever happens.
+        std::fs::write(out.join("notes.txt"), b"mine").unwrap();
         let o = Command::new(env!("CARGO_BIN_EXE_binscape"))
             .args(run_args(&fa, &out, &new_args))
             .env("BINSCAPE_ABORT_AT", at.to_string())
             .output()
             .unwrap();
-        let now = snapshot(&out);
+        let mut now = snapshot(&out);
+        assert_eq!(
+            now.remove("notes.txt").as_deref(),
+            Some(&b"mine"[..]),
+            "at point {at}"
+        );
         if o.status.success() {
             assert!(now == new, "a finished run is not the new run");
             assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
@@ -103,7 +110,9 @@ fn a_rerun_killed_anywhere_in_its_output_leaves_one_whole_run() {
     assert!(!leftovers(d.path()).is_empty());
     run_ok(&run_args(&fa, &out, &old_args));
     assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
-    assert!(snapshot(&out) == old);
+    let mut last = snapshot(&out);
+    last.remove("notes.txt");
+    assert!(last == old);
 }
 
 /// Waits for `child` at most `secs`, killing it (and failing) if it hangs.
@@ -279,7 +288,8 @@ fn tiny_bins_are_not_reexamined() {
     assert_eq!(report["reads"], 600);
 }
 
-/// Defect 5: a re-run without `--save-latent` leaves no stale latent.tsv of the run before.
+/// Defect 5: a re-run without `--save-latent` leaves no stale latent.tsv of the run before, and
+/// keeps what else the user put in the folder.
 #[test]
 fn a_rerun_leaves_no_stale_outputs() {
     let d = tmp();
@@ -289,14 +299,14 @@ fn a_rerun_leaves_no_stale_outputs() {
     assert!(out.join("latent.tsv").exists());
     run_ok(&run_args(&fa, &out, &["--seed", "5"]));
     assert!(!out.join("latent.tsv").exists(), "stale latent.tsv kept");
-    // A folder with files that are not binscape's is refused before any work, untouched.
-    let other = d.path().join("other");
-    std::fs::create_dir(&other).unwrap();
-    std::fs::write(other.join("notes.txt"), b"mine").unwrap();
-    let o = binscape(&run_args(&fa, &other, &[]));
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("notes.txt"), "{}", stderr(&o));
-    assert_eq!(std::fs::read(other.join("notes.txt")).unwrap(), b"mine");
+    // Files in the folder that are not binscape's (notes, a sub-folder) are kept.
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    std::fs::create_dir_all(out.join("mine/deeper")).unwrap();
+    std::fs::write(out.join("mine/deeper/x.tsv"), b"x").unwrap();
+    run_ok(&run_args(&fa, &out, &["--seed", "6"]));
+    assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+    assert_eq!(std::fs::read(out.join("mine/deeper/x.tsv")).unwrap(), b"x");
+    assert!(out.join("assignments.tsv").exists());
 }
 
 /// Defect 6: SIGINT and SIGTERM stop the run with a message and exit 130; the folder keeps the
