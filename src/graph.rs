@@ -412,16 +412,7 @@ mod tests {
         let seq: Vec<u8> = (0..3000u64)
             .map(|i| b"ACGT"[(hash(i) % 4) as usize])
             .collect();
-        let rc: Vec<u8> = seq
-            .iter()
-            .rev()
-            .map(|&b| match b {
-                b'A' => b'T',
-                b'C' => b'G',
-                b'G' => b'C',
-                _ => b'A',
-            })
-            .collect();
+        let rc = crate::features::reverse_complement(&seq);
         let mut a: Vec<u64> = minimizers(&seq, u64::MAX).iter().map(|m| m.0).collect();
         let mut b: Vec<u64> = minimizers(&rc, u64::MAX).iter().map(|m| m.0).collect();
         a.sort();

@@ -139,18 +139,6 @@ pub fn relative(source: &[Vec<u8>], len: usize, drift: f64, seed: u64) -> Vec<u8
     out
 }
 
-fn revcomp(s: &[u8]) -> Vec<u8> {
-    s.iter()
-        .rev()
-        .map(|&b| match b {
-            b'A' => b'T',
-            b'C' => b'G',
-            b'G' => b'C',
-            _ => b'A',
-        })
-        .collect()
-}
-
 /// `template` read with errors at rate 1 − `identity`, spread by `model`.
 fn with_errors(template: &[u8], identity: f64, model: ErrorModel, rng: &mut ChaCha8Rng) -> Vec<u8> {
     let e = (1.0 - identity).clamp(0.0, 0.5);
@@ -235,7 +223,7 @@ pub fn simulate(
                 let start = rng.random_range(0..=contig.len() - len);
                 let mut t = contig[start..start + len].to_vec();
                 if rng.random::<bool>() {
-                    t = revcomp(&t);
+                    t = crate::features::reverse_complement(&t);
                 }
                 let id = ident.sample(&mut rng).clamp(0.75, 0.995);
                 (g, with_errors(&t, id, p.model, &mut rng))

@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn reverse_complement_counts_as_same_kmer() {
         let s = b"ACGTTGCAAGGCTTAACCGGTATGCA";
-        let rc = crate::features::tests::reverse_complement(s);
+        let rc = crate::features::reverse_complement(s);
         let counts = KmerCounts::new(100);
         counts.add(s);
         counts.add(&rc);

@@ -217,22 +217,22 @@ impl Matrix {
     }
 }
 
+/// Reverse complement of an ACGT sequence (anything else becomes A).
+pub fn reverse_complement(s: &[u8]) -> Vec<u8> {
+    s.iter()
+        .rev()
+        .map(|&b| match b {
+            b'A' => b'T',
+            b'C' => b'G',
+            b'G' => b'C',
+            _ => b'A',
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// Reverse complement of an ACGT sequence.
-    pub(crate) fn reverse_complement(s: &[u8]) -> Vec<u8> {
-        s.iter()
-            .rev()
-            .map(|&b| match b {
-                b'A' => b'T',
-                b'C' => b'G',
-                b'G' => b'C',
-                _ => b'A',
-            })
-            .collect()
-    }
 
     #[test]
     fn dims_match_seq2vec() {
