@@ -66,29 +66,16 @@ fn hash(x: u64) -> u64 {
 /// (hash, position, strand) of the canonical (k, w)-minimizers of `seq` whose hash falls in the
 /// kept fraction (`keep_below` of the hash space).
 fn minimizers(seq: &[u8], keep_below: u64) -> Vec<(u64, u32, bool)> {
-    let mask = (1u64 << (2 * K)) - 1;
-    let (mut fw, mut rc, mut run) = (0u64, 0u64, 0usize);
     // Ring of the last W k-mers' (hash, pos, strand).
     let mut ring: Vec<(u64, u32, bool)> = vec![(u64::MAX, 0, false); W];
     let mut out: Vec<(u64, u32, bool)> = Vec::new();
     let mut last: Option<(u64, u32)> = None;
-    for (i, &b) in seq.iter().enumerate() {
-        let c = crate::features::CODE[b as usize];
-        if c > 3 {
-            run = 0;
-            continue;
-        }
-        fw = ((fw << 2) | c as u64) & mask;
-        rc = (rc >> 2) | (((3 - c) as u64) << (2 * (K - 1)));
-        run += 1;
-        if run < K {
-            continue;
-        }
-        let pos = (i + 1 - K) as u32;
-        let (code, strand) = if fw <= rc { (fw, false) } else { (rc, true) };
+    crate::features::for_each_canonical_kmer(seq, K, |pos, run, code, strand| {
+        let pos = pos as u32;
         ring[pos as usize % W] = (hash(code), pos, strand);
+        // A full window of k-mers since the last break.
         if run < K + W - 1 {
-            continue;
+            return;
         }
         let m = *ring.iter().min_by_key(|e| (e.0, e.1)).expect("W > 0");
         if last != Some((m.0, m.1)) {
@@ -97,7 +84,7 @@ fn minimizers(seq: &[u8], keep_below: u64) -> Vec<(u64, u32, bool)> {
                 out.push(m);
             }
         }
-    }
+    });
     out
 }
 

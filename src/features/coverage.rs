@@ -7,7 +7,6 @@
 //! collisions only inflate a count slightly, alike for every read. The table's size is a
 //! function of the reads' bases alone ([`KmerCounts::settle`]), so the same reads give the same
 //! counts however they are stored.
-use super::CODE;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// k-mer length for coverage (LRBinner's choice): long enough that most 15-mers are unique
@@ -24,22 +23,7 @@ pub struct KmerCounts {
 /// Calls `f` with the canonical 2-bit code of every 15-mer of ACGT bases in `seq`.
 #[inline]
 fn for_each_canonical(seq: &[u8], mut f: impl FnMut(u64)) {
-    let k = COVERAGE_K;
-    let mask = (1u64 << (2 * k)) - 1;
-    let (mut fw, mut rc, mut run) = (0u64, 0u64, 0usize);
-    for &b in seq {
-        let c = CODE[b as usize];
-        if c > 3 {
-            run = 0;
-            continue;
-        }
-        fw = ((fw << 2) | c as u64) & mask;
-        rc = (rc >> 2) | (((3 - c) as u64) << (2 * (k - 1)));
-        run += 1;
-        if run >= k {
-            f(fw.min(rc));
-        }
-    }
+    super::for_each_canonical_kmer(seq, COVERAGE_K, |_, _, code, _| f(code));
 }
 
 impl KmerCounts {

@@ -30,6 +30,38 @@ pub(crate) const CODE: [u8; 256] = {
     t
 };
 
+/// Calls `f(pos, run, code, reverse)` for every k-mer of ACGT bases in `seq` (k ≤ 32): its start,
+/// how many ACGT bases the current unbroken run holds, its canonical 2-bit code, and whether that
+/// code is the reverse complement's. Any other base breaks the run. The coverage counts and
+/// the overlap minimizers both scan reads this way.
+#[inline]
+pub(crate) fn for_each_canonical_kmer(
+    seq: &[u8],
+    k: usize,
+    mut f: impl FnMut(usize, usize, u64, bool),
+) {
+    let mask = if k == 32 {
+        u64::MAX
+    } else {
+        (1u64 << (2 * k)) - 1
+    };
+    let (mut fw, mut rc, mut run) = (0u64, 0u64, 0usize);
+    for (i, &b) in seq.iter().enumerate() {
+        let c = CODE[b as usize];
+        if c > 3 {
+            run = 0;
+            continue;
+        }
+        fw = ((fw << 2) | c as u64) & mask;
+        rc = (rc >> 2) | (((3 - c) as u64) << (2 * (k - 1)));
+        run += 1;
+        if run >= k {
+            let (code, reverse) = if fw <= rc { (fw, false) } else { (rc, true) };
+            f(i + 1 - k, run, code, reverse);
+        }
+    }
+}
+
 /// Fraction clipped at each end of every feature column before scaling to [0, 1].
 pub const SCALE_CLIP: f32 = 0.005;
 
