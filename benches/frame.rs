@@ -42,7 +42,7 @@ fn synthetic_app(n: usize) -> Explorer {
         strength: vec![1.0; n],
         labels,
     };
-    let bins = summarize(&index, &clustering.labels, 12, None);
+    let bins = summarize(&index, &clustering.labels, 12, &clustering.strength, None);
     let mut app = Explorer::new(Startup::default());
     app.data = Some(Dataset::new(
         index,

@@ -19,6 +19,19 @@ pub struct BinSummary {
     /// Length-weighted GC fraction (0..1) of the bin's bases.
     pub gc: f64,
     pub n50: u32,
+    /// Standard deviation of the reads' GC fractions: one genome's reads spread by sampling
+    /// noise alone (wider for shorter reads); a mixed bin spreads wider.
+    pub gc_sd: f64,
+    /// Mean HDBSCAN membership strength of the reads (0–1): how deep inside their group of the
+    /// map they sat (0 for reads that joined later, by refinement's nearest group or the graph).
+    pub membership: f64,
+    /// Median of the reads' 15-mer coverage (mean count of their sampled 15-mers seen at least
+    /// twice): a relative abundance estimate, comparable between bins of one run. None without
+    /// the coverage features.
+    pub coverage: Option<f64>,
+    /// Share of the overlaps of the bin's reads that stay inside the bin (the overlap graph's
+    /// confidence, needs no truth). None where the graph was not computed.
+    pub agreement: Option<f64>,
     /// Most common true label and the fraction of the bin's labelled reads that carry it.
     pub majority: Option<(String, f64)>,
 }
@@ -28,18 +41,30 @@ pub fn summarize(
     index: &ReadIndex,
     labels: &[i32],
     n_clusters: usize,
+    strength: &[f32],
     truth: Option<&Labels>,
 ) -> Vec<BinSummary> {
     let groups = n_clusters + 1;
     let group = |l: i32| if l < 0 { n_clusters } else { l as usize };
     let mut lengths: Vec<Vec<u32>> = vec![Vec::new(); groups];
     let mut gc_bases = vec![0f64; groups];
+    // Per group: Σ gc, Σ gc², Σ strength, and the reads' coverage estimates.
+    let mut gc_moments = vec![(0f64, 0f64, 0f64); groups];
+    let mut coverage: Vec<Vec<f32>> = vec![Vec::new(); groups];
     let n_names = truth.map_or(0, |t| t.names.len());
     let mut counts = vec![vec![0usize; n_names]; groups];
     for (i, &l) in labels.iter().enumerate() {
         let g = group(l);
         lengths[g].push(index.lengths[i]);
         gc_bases[g] += index.gc[i] as f64 * index.lengths[i] as f64;
+        let gc = index.gc[i] as f64;
+        let m = &mut gc_moments[g];
+        m.0 += gc;
+        m.1 += gc * gc;
+        m.2 += strength.get(i).copied().unwrap_or(0.0) as f64;
+        if let Some(&c) = index.kmer_coverage.get(i) {
+            coverage[g].push(c);
+        }
         if let Some(Some(c)) = truth.map(|t| t.codes[i]) {
             counts[g][c as usize] += 1;
         }
@@ -71,10 +96,26 @@ pub fn summarize(
                 0.0
             },
             n50: n50(&mut lengths[g]),
+            gc_sd: {
+                let (s1, s2, _) = gc_moments[g];
+                let r = reads.max(1) as f64;
+                (s2 / r - (s1 / r).powi(2)).max(0.0).sqrt()
+            },
+            membership: gc_moments[g].2 / reads.max(1) as f64,
+            coverage: median(&mut coverage[g]),
+            agreement: None,
             majority,
         });
     }
     out
+}
+
+fn median(v: &mut [f32]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1 as f64)
 }
 
 /// One cut of the hierarchy with what the bins table and the scores need.
@@ -106,7 +147,13 @@ impl Cut {
         labels: Option<&Labels>,
         refined: Option<Vec<Split>>,
     ) -> Cut {
-        let bins = summarize(index, &clustering.labels, clustering.n_clusters, labels);
+        let bins = summarize(
+            index,
+            &clustering.labels,
+            clustering.n_clusters,
+            &clustering.strength,
+            labels,
+        );
         let scores = labels.map(|l| score(&clustering.labels, &l.codes));
         Cut {
             min_cluster_size: mcs,
@@ -115,6 +162,19 @@ impl Cut {
             scores,
             refined,
         }
+    }
+
+    /// This cut with each bin's overlap agreement (per bin, in label order) in its summary.
+    pub fn with_agreement(mut self, agreement: &[f64]) -> Cut {
+        for b in &mut self.bins {
+            if b.label >= 0 {
+                b.agreement = agreement
+                    .get(b.label as usize)
+                    .copied()
+                    .filter(|a| a.is_finite());
+            }
+        }
+        self
     }
 
     /// The same bins scored against (new) labels: no re-cut, no re-refinement.
@@ -188,7 +248,7 @@ mod tests {
             codes: vec![Some(0), Some(0), Some(1), None, Some(1)],
             ..Default::default()
         };
-        let s = summarize(&index, &[0, 0, 1, 1, -1], 2, Some(&truth));
+        let s = summarize(&index, &[0, 0, 1, 1, -1], 2, &[], Some(&truth));
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].reads, s[0].bases, s[0].n50), (2, 400, 300));
         assert!((s[0].gc - (50.0 + 90.0) / 400.0).abs() < 1e-6);
@@ -198,6 +258,6 @@ mod tests {
         assert!((s[1].mean_length - 125.0).abs() < 1e-9);
         assert_eq!((s[2].label, s[2].reads), (-1, 1));
         // No unbinned reads: no unbinned row.
-        assert_eq!(summarize(&index, &[0, 0, 0, 1, 1], 2, None).len(), 2);
+        assert_eq!(summarize(&index, &[0, 0, 0, 1, 1], 2, &[], None).len(), 2);
     }
 }

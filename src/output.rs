@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub const RUN_FILES: &[&str] = &[
     "bins",
     "assignments.tsv",
+    "bins.tsv",
     "loss.tsv",
     "settings.json",
     "report.json",
@@ -41,6 +42,88 @@ pub fn bin_name(label: i32) -> String {
     }
 }
 
+/// One bin's row of `bins.tsv` and `report.json`'s `per_bin`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BinRow {
+    pub bin: String,
+    pub reads: usize,
+    pub bases: u64,
+    pub mean_length: f64,
+    pub n50: u32,
+    pub gc: f64,
+    /// Standard deviation of the reads' GC.
+    pub gc_sd: f64,
+    /// Mean HDBSCAN membership strength (0–1).
+    pub membership: f64,
+    /// Median 15-mer coverage of the reads (relative abundance; null without coverage).
+    pub coverage: Option<f64>,
+    /// Share of the reads' overlaps inside the bin (null without the graph or overlaps).
+    pub overlap_agreement: Option<f64>,
+    /// With labels: the most common label and its share of the bin's labelled reads.
+    pub majority: Option<String>,
+    pub purity: Option<f64>,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+impl BinRow {
+    pub fn of(b: &crate::bins::BinSummary) -> BinRow {
+        BinRow {
+            bin: bin_name(b.label),
+            reads: b.reads,
+            bases: b.bases,
+            mean_length: round(b.mean_length, 1),
+            n50: b.n50,
+            gc: round(b.gc, 4),
+            gc_sd: round(b.gc_sd, 4),
+            membership: round(b.membership, 3),
+            coverage: b.coverage.map(|c| round(c, 2)),
+            overlap_agreement: b.agreement.map(|a| round(a, 3)),
+            majority: b.majority.as_ref().map(|m| m.0.clone()),
+            purity: b.majority.as_ref().map(|m| round(m.1, 4)),
+        }
+    }
+}
+
+/// Writes `bins.tsv`: one row per bin, then the unbinned reads; empty cells where a value is
+/// not known.
+pub fn write_bin_table(path: &Path, rows: &[BinRow]) -> Result<()> {
+    let cell = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    write_atomically(path, |w| {
+        let io = |e| Error::write(path, e);
+        writeln!(
+            w,
+            "bin\treads\tbases\tmean_length\tn50\tgc\tgc_sd\tmembership\tcoverage\toverlap_agreement\tmajority\tpurity"
+        )
+        .map_err(io)?;
+        for r in rows {
+            writeln!(
+                w,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                r.bin,
+                r.reads,
+                r.bases,
+                r.mean_length,
+                r.n50,
+                r.gc,
+                r.gc_sd,
+                r.membership,
+                cell(r.coverage),
+                cell(r.overlap_agreement),
+                r.majority.as_deref().unwrap_or(""),
+                cell(r.purity)
+            )
+            .map_err(io)?;
+        }
+        Ok(())
+    })?;
+    fault_point("bin table");
+    Ok(())
+}
+
 /// `report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -60,8 +143,9 @@ pub struct Report {
     pub refined: Vec<Split>,
     /// What the read-overlap graph changed (absent with `--no-graph`).
     pub graph: Option<crate::graph::GraphReport>,
-    /// Per bin: the share of its reads' overlaps that stay inside it (null: no overlaps).
-    pub bin_overlap_agreement: Vec<(String, Option<f64>)>,
+    /// Per bin (then the unbinned reads): size and the quality signs that need no truth, as
+    /// in `bins.tsv`.
+    pub per_bin: Vec<BinRow>,
     pub warnings: Vec<String>,
 }
 

@@ -4,7 +4,7 @@
 //! the same order. Nothing below this module imports it.
 use crate::bins::Cut;
 use crate::cluster::{Clustering, Hierarchy, build_hierarchy};
-use crate::embed::umap;
+use crate::embed::{MAP_ROWS, umap_sampled};
 use crate::error::{Error, Result};
 use crate::features::{Matrix, SCALE_CLIP};
 use crate::model::{TrainEvent, Trainer};
@@ -212,7 +212,8 @@ pub fn project(input: &Matrix, s: &Settings, progress: &Progress) -> Result<Vec<
         progress.set(done as u64);
         !progress.cancelled()
     };
-    umap(&input.data, input.cols, &s.umap_params(), &mut cb).ok_or(Error::Cancelled)
+    umap_sampled(&input.data, input.cols, &s.umap_params(), MAP_ROWS, &mut cb)
+        .ok_or(Error::Cancelled)
 }
 
 /// Stage 4: the HDBSCAN hierarchy of the points to cluster (built once per `min_samples`).
@@ -376,7 +377,8 @@ pub fn run(
             &index,
             labels.as_ref(),
             cut.refined.clone(),
-        );
+        )
+        .with_agreement(&agreement);
         seconds.push((Stage::Graph, t.elapsed().as_secs_f64()));
         graph = Some((report, agreement));
     }
@@ -430,17 +432,7 @@ impl RunResult {
             scores: self.cut.scores.clone(),
             refined: self.cut.refined.clone().unwrap_or_default(),
             graph: self.graph.as_ref().map(|(g, _)| g.clone()),
-            bin_overlap_agreement: self.graph.as_ref().map_or(Vec::new(), |(_, a)| {
-                a.iter()
-                    .enumerate()
-                    .map(|(b, &x)| {
-                        (
-                            crate::output::bin_name(b as i32),
-                            x.is_finite().then_some((x * 1000.0).round() / 1000.0),
-                        )
-                    })
-                    .collect()
-            }),
+            per_bin: self.cut.bins.iter().map(output::BinRow::of).collect(),
             warnings: self.warnings.clone(),
         }
     }
@@ -467,6 +459,7 @@ impl RunResult {
             &c.labels,
             &self.map,
         )?;
+        output::write_bin_table(&dir.join("bins.tsv"), &self.report(s).per_bin)?;
         output::write_losses(&dir.join("loss.tsv"), &self.train.losses)?;
         if let (true, Some(l)) = (save_latent, &self.latent) {
             output::write_matrix(&dir.join("latent.tsv"), &self.index, l)?;

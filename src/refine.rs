@@ -8,7 +8,7 @@
 //! free to keep it whole (`allow_single_cluster`), finds two or more groups, each at least a
 //! twentieth of the bin; single-genome bins stay whole (dev set: no false split in any run).
 use crate::cluster::{Clustering, NOISE, build_hierarchy};
-use crate::embed::{Pca, UmapParams, umap};
+use crate::embed::{Pca, UmapParams, umap_sampled};
 use crate::error::{Error, Result};
 use crate::kdtree::KdTree;
 use crate::progress::Progress;
@@ -25,6 +25,10 @@ pub const REFINE_K: usize = 5;
 const AXES: usize = 10;
 /// Most reads per bin the axes are fitted on (evenly spread over the bin's longer half).
 const MAX_FIT: usize = 20_000;
+/// Most reads of a bin laid out on its own map; the others are placed beside their nearest
+/// laid-out reads on the bin's axes ([`umap_sampled`]). The relatives this split are tens of
+/// thousands of reads apart at any scale; a 95 000-read bin alone took 20 s to lay out.
+const MAP_ROWS: usize = 30_000;
 /// A sub-bin must hold at least 1/SHARE of its bin (and the run's min cluster size).
 const SHARE: usize = 20;
 
@@ -251,8 +255,10 @@ fn split_bin(
         seed: s.seed,
         ..UmapParams::default()
     };
-    let map =
-        umap(coords, AXES, &params, &mut |_, _| !progress.cancelled()).ok_or(Error::Cancelled)?;
+    let map = umap_sampled(coords, AXES, &params, MAP_ROWS, &mut |_, _| {
+        !progress.cancelled()
+    })
+    .ok_or(Error::Cancelled)?;
     let mcs = sub_min_size(size, s, n);
     let min_samples = if s.min_samples > 0 {
         s.min_samples

@@ -286,6 +286,99 @@ pub fn umap(
     Some(y)
 }
 
+/// Most points [`umap_sampled`] lays out itself. 200 000 points take about a minute on 2 cores
+/// (kNN, then a single-threaded layout); a million took over ten.
+pub const MAP_ROWS: usize = 200_000;
+/// Sampled neighbours a placed point is put among.
+const PLACE_K: usize = 5;
+
+/// [`umap`] of at most `max_rows` points: above that, every ⌈n / max_rows⌉-th point is laid out
+/// and every other point is put at the inverse-distance mean of its `PLACE_K` nearest laid-out
+/// points (found in `data`'s space, on principal axes when it has many dimensions), as
+/// umap-learn's `transform` starts new points. Cancelling through `progress` returns `None`.
+pub fn umap_sampled(
+    data: &[f32],
+    dim: usize,
+    p: &UmapParams,
+    max_rows: usize,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Option<Vec<f32>> {
+    let n = data.len() / dim.max(1);
+    if n <= max_rows.max(1) {
+        return umap(data, dim, p, progress);
+    }
+    let step = n.div_ceil(max_rows);
+    let sample: Vec<f32> = data
+        .chunks_exact(dim)
+        .step_by(step)
+        .flatten()
+        .copied()
+        .collect();
+    let m = sample.len() / dim;
+    // The layout's epochs count for most of the work; placement reports one more step.
+    let mut epochs = 0;
+    let ys = umap(&sample, dim, p, &mut |done, total| {
+        epochs = total;
+        progress(done, total + 1)
+    })?;
+    let pca = (dim > EXACT_MAX_DIM).then(|| Pca::fit(&sample, dim, SEARCH_DIMS));
+    let (low, ldim) = match &pca {
+        Some(pca) => (pca.project(&sample), SEARCH_DIMS),
+        None => (sample.clone(), dim),
+    };
+    let tree = KdTree::new(&low, ldim);
+    let want = if pca.is_some() {
+        PLACE_K * CANDIDATES
+    } else {
+        PLACE_K
+    }
+    .min(m);
+    let mut y = vec![0f32; 2 * n];
+    const CHUNK: usize = 1 << 16;
+    for (c, out) in y.chunks_mut(2 * CHUNK).enumerate() {
+        if !progress(epochs, epochs + 1) {
+            return None;
+        }
+        out.par_chunks_mut(2).enumerate().for_each(|(o, xy)| {
+            let i = c * CHUNK + o;
+            if i.is_multiple_of(step) {
+                xy.copy_from_slice(&ys[2 * (i / step)..2 * (i / step) + 2]);
+                return;
+            }
+            let row = &data[i * dim..(i + 1) * dim];
+            let mut q = [0f32; SEARCH_DIMS];
+            let found = match &pca {
+                Some(pca) => {
+                    pca.project_row(row, &mut q);
+                    let mut cand: Vec<(f32, u32)> = tree
+                        .knn(&q, want)
+                        .into_iter()
+                        .map(|(_, j)| {
+                            let s = &sample[j as usize * dim..(j as usize + 1) * dim];
+                            (dist2(row, s), j)
+                        })
+                        .collect();
+                    cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    cand.truncate(PLACE_K);
+                    cand
+                }
+                None => tree.knn(row, want),
+            };
+            let (mut sx, mut sy, mut sw) = (0f64, 0f64, 0f64);
+            for &(d2, j) in &found {
+                let w = 1.0 / (d2.sqrt() as f64 + 1e-6);
+                sx += w * ys[2 * j as usize] as f64;
+                sy += w * ys[2 * j as usize + 1] as f64;
+                sw += w;
+            }
+            xy[0] = (sx / sw) as f32;
+            xy[1] = (sy / sw) as f32;
+        });
+    }
+    progress(epochs + 1, epochs + 1);
+    Some(y)
+}
+
 /// Trustworthiness (Venna & Kaski) of `low` as an embedding of `high` at `k` neighbours, over
 /// the query points `queries` (all points when empty): 1 is perfect.
 pub fn trustworthiness(

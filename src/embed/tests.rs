@@ -95,3 +95,44 @@ fn high_dimensional_neighbours_are_nearly_exact() {
     let recall = hits as f64 / (k * exact.len()) as f64;
     assert!(recall > 0.9, "recall {recall}");
 }
+
+#[test]
+fn a_sampled_layout_places_every_other_point_with_its_own_blob() {
+    // Low (8) and high (40) dimensions: the second finds neighbours on principal axes.
+    for dim in [8, 40] {
+        let (x, truth) = blobs(600, 4, dim, 5);
+        let p = UmapParams {
+            n_epochs: 100,
+            ..Default::default()
+        };
+        let mut calls = 0;
+        let y = umap_sampled(&x, dim, &p, 500, &mut |_, _| {
+            calls += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(y.len(), truth.len() * 2);
+        assert!(y.iter().all(|v| v.is_finite()));
+        // The laid-out points are the layout of the sample alone.
+        let step = truth.len().div_ceil(500);
+        let sample: Vec<f32> = x.chunks(dim).step_by(step).flatten().copied().collect();
+        let alone = umap(&sample, dim, &p, &mut |_, _| true).unwrap();
+        for (i, xy) in alone.chunks(2).enumerate() {
+            assert_eq!(xy, &y[2 * i * step..2 * i * step + 2]);
+        }
+        let c = hdbscan(&y, 2, 100, 10);
+        let ari = adjusted_rand_index(&c.labels, &truth);
+        assert!(
+            ari > 0.95,
+            "dim {dim}: ARI of HDBSCAN on the placed map {ari}"
+        );
+        assert!(calls > 100, "progress reported per epoch and placement");
+        // Cancelling during placement (after the last epoch) returns nothing.
+        let mut seen = 0;
+        let cancelled = umap_sampled(&x, dim, &p, 500, &mut |done, total| {
+            seen += 1;
+            done < total - 1
+        });
+        assert!(cancelled.is_none() && seen > 100);
+    }
+}

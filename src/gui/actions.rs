@@ -2,6 +2,7 @@
 //! once. The panels never change the app; they return [`Action`]s, applied here in one place.
 use super::colours::ColourBy;
 use super::jobs::{self, JobKind, Outcome, Pick};
+use super::panels::BinColumn;
 use super::scatter::Tool;
 use super::state::{LossLog, Training};
 use super::{Explorer, file_name};
@@ -43,6 +44,9 @@ pub enum Action {
     },
     ClearSelection,
     Hover(Option<usize>),
+    LossLogScale(bool),
+    /// Sort the bins table by a column (again: the other way round).
+    SortBins(BinColumn),
     DismissError(usize),
     CancelJob(u64),
 }
@@ -81,6 +85,16 @@ impl Explorer {
             Action::SelectRows { rows, add } => self.select_rows(&rows, add),
             Action::ClearSelection => self.clear_selection(),
             Action::Hover(h) => self.hovered = h,
+            Action::LossLogScale(l) => self.loss_log_scale = l,
+            Action::SortBins(c) => {
+                self.bin_sort = if self.bin_sort.0 == c {
+                    (c, !self.bin_sort.1)
+                } else {
+                    // Sizes and scores read best largest first; names and GC ascending.
+                    let down = !matches!(c, BinColumn::Bin | BinColumn::Gc | BinColumn::Majority);
+                    (c, down)
+                };
+            }
             Action::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);

@@ -36,6 +36,10 @@ pub struct Explorer {
     /// The last finished action, for the status line.
     pub status: String,
     pub hovered: Option<usize>,
+    /// The loss plot's y axis: log10 (the default: RL and KLD differ by orders of magnitude).
+    pub loss_log_scale: bool,
+    /// The bins table's sort: column, and whether descending.
+    pub bin_sort: (super::panels::BinColumn, bool),
     /// Bumped when new reads replace the old: results of older jobs are dropped.
     pub(crate) data_generation: u64,
     pub(crate) map_generation: u64,
@@ -70,6 +74,8 @@ impl Explorer {
             errors: Vec::new(),
             status: "Open a FASTQ/FASTA file of reads to start.".into(),
             hovered: None,
+            loss_log_scale: true,
+            bin_sort: (super::panels::BinColumn::Bin, false),
             data_generation: 0,
             map_generation: 0,
             pending_labels: startup.labels,

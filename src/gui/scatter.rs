@@ -290,6 +290,8 @@ pub struct ScatterView {
     /// side panels settle a frame or two after a new map, which left bins off-screen).
     fitted: Option<(u64, [i32; 2])>,
     moved_by_user: bool,
+    /// The last frame's plot area on screen and the map bounds it showed (x0, x1, y0, y1).
+    last_view: Option<(egui::Rect, [f64; 4])>,
 }
 
 /// The drawing made for the current view.
@@ -324,11 +326,17 @@ impl Default for ScatterView {
             cache: Drawn::Raster,
             fitted: None,
             moved_by_user: false,
+            last_view: None,
         }
     }
 }
 
 impl ScatterView {
+    /// Where the map was drawn last frame (screen rect) and the map bounds it showed.
+    pub fn last_view(&self) -> Option<(egui::Rect, [f64; 4])> {
+        self.last_view
+    }
+
     /// Shows the map of `xy` in `colours` (alpha 0 hides a read). `generation` changes with the
     /// map itself (resets the view) and `colour_version` with the colours (redraws the raster).
     pub fn show(
@@ -375,10 +383,12 @@ impl ScatterView {
         let cache = &mut self.cache;
         let drag = &mut self.drag;
         let tool = self.tool;
+        let last_view = &mut self.last_view;
         let resp = plot.show(ui, |pu| {
             let b = pu.plot_bounds();
             let view = [b.min()[0], b.max()[0], b.min()[1], b.max()[1]];
             let frame = *pu.transform().frame();
+            *last_view = Some((frame, view));
             let (vmin, vmax) = (
                 [view[0] as f32, view[2] as f32],
                 [view[1] as f32, view[3] as f32],

@@ -24,6 +24,9 @@ pub struct ReadIndex {
     pub lengths: Vec<u32>,
     /// GC fraction (0..1) of the ACGT bases.
     pub gc: Vec<f32>,
+    /// Per read, the mean count of its sampled 15-mers seen at least twice in the sample (a
+    /// coverage estimate); empty without the coverage features.
+    pub kmer_coverage: Vec<f32>,
     /// Byte offset of the record in the (decompressed) stream.
     pub offsets: Vec<u64>,
     /// 0-based record number in the file (differs from the row when reads were skipped).
@@ -317,7 +320,7 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
     let d = table.dims();
     let (src, spool) = resolve(path, progress)?;
     let file_len = std::fs::metadata(&src).map(|m| m.len()).unwrap_or(0);
-    let counts = opt
+    let mut counts = opt
         .coverage
         .then(|| KmerCounts::new(most_bases(&src, file_len)));
     progress.start("reading reads and k-mer vectors", file_len.max(1));
@@ -333,48 +336,71 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
     let mut batch_bases = 0usize;
     let mut record = 0u64;
 
-    let flush =
-        |batch: &mut Vec<Pending>, index: &mut ReadIndex, features: &mut Vec<f32>| -> Result<()> {
-            let rows: Vec<(Vec<f32>, u64, f32)> = batch
-                .par_iter()
-                .map(|p| {
-                    let mut v = vec![0f32; d];
-                    let n = table.composition(&p.seq, &mut v);
-                    // A read with no valid k-mer has no valid 15-mer either: left out or not,
-                    // it adds nothing to the counts.
-                    if let Some(c) = &counts {
-                        c.add(&p.seq);
-                    }
-                    (v, n, gc_fraction(&p.seq))
-                })
-                .collect();
-            for (p, (v, nk, gc)) in batch.drain(..).zip(rows) {
-                if nk == 0 {
-                    let why = if p.seq.len() < k {
-                        format!("read is {} bp, shorter than k = {k}", p.seq.len())
-                    } else {
-                        "read has no valid k-mer (no run of k A/C/G/T bases)".to_string()
-                    };
-                    if skip_invalid {
-                        index.skipped.push((p.record, p.id));
-                        continue;
-                    }
-                    return Err(Error::record(
-                        path,
-                        p.record + 1,
-                        Some(&p.id),
-                        format!("{why}; use --skip-invalid to leave such reads out"),
-                    ));
+    let coverage = counts.is_some();
+    // Every read's sampled 15-mer keys, kept from the first pass for the histograms (one
+    // block per batch, in row order): ~4 bytes per 32 bases, where reading the file again and
+    // hashing every 15-mer again took a third of the time of the whole stage.
+    let mut kept_keys: Vec<KeyBlock> = Vec::new();
+    let flush = |batch: &mut Vec<Pending>,
+                 index: &mut ReadIndex,
+                 features: &mut Vec<f32>,
+                 counts: &mut Option<KmerCounts>,
+                 kept_keys: &mut Vec<KeyBlock>|
+     -> Result<()> {
+        let rows: Vec<(Vec<f32>, u64, f32, Vec<u32>)> = batch
+            .par_iter()
+            .map(|p| {
+                let mut v = vec![0f32; d];
+                let n = table.composition(&p.seq, &mut v);
+                // A read with no valid k-mer has no valid 15-mer either: left out or not,
+                // it adds nothing to the counts.
+                let keys = if coverage {
+                    KmerCounts::keys(&p.seq)
+                } else {
+                    Vec::new()
+                };
+                (v, n, gc_fraction(&p.seq), keys)
+            })
+            .collect();
+        if let Some(c) = counts {
+            c.add_keys(&rows.iter().map(|r| &r.3[..]).collect::<Vec<_>>());
+        }
+        let mut block = KeyBlock::default();
+        for (p, (v, nk, gc, keys)) in batch.drain(..).zip(rows) {
+            if nk == 0 {
+                let why = if p.seq.len() < k {
+                    format!("read is {} bp, shorter than k = {k}", p.seq.len())
+                } else {
+                    "read has no valid k-mer (no run of k A/C/G/T bases)".to_string()
+                };
+                if skip_invalid {
+                    index.skipped.push((p.record, p.id));
+                    continue;
                 }
-                index.ids.push(p.id);
-                index.lengths.push(p.seq.len() as u32);
-                index.gc.push(gc);
-                index.offsets.push(p.offset);
-                index.records.push(p.record);
-                features.extend_from_slice(&v);
+                return Err(Error::record(
+                    path,
+                    p.record + 1,
+                    Some(&p.id),
+                    format!("{why}; use --skip-invalid to leave such reads out"),
+                ));
             }
-            Ok(())
-        };
+            index.ids.push(p.id);
+            index.lengths.push(p.seq.len() as u32);
+            index.gc.push(gc);
+            index.offsets.push(p.offset);
+            index.records.push(p.record);
+            features.extend_from_slice(&v);
+            if coverage {
+                block.keys.extend_from_slice(&keys);
+                block.ends.push(block.keys.len());
+            }
+        }
+        if coverage {
+            block.keys.shrink_to_fit();
+            kept_keys.push(block);
+        }
+        Ok(())
+    };
 
     while let Some(rec) = reader.next() {
         if progress.cancelled() {
@@ -405,13 +431,25 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
         });
         record += 1;
         if batch_bases >= BATCH_BASES {
-            flush(&mut batch, &mut index, &mut features)?;
+            flush(
+                &mut batch,
+                &mut index,
+                &mut features,
+                &mut counts,
+                &mut kept_keys,
+            )?;
             batch_bases = 0;
             // Compressed input: the decompressed offset over-runs the file size; clamp.
             progress.set(offset.min(file_len));
         }
     }
-    flush(&mut batch, &mut index, &mut features)?;
+    flush(
+        &mut batch,
+        &mut index,
+        &mut features,
+        &mut counts,
+        &mut kept_keys,
+    )?;
     progress.set(file_len.max(1));
     if index.is_empty() {
         return Err(Error::Input {
@@ -431,41 +469,55 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
             // The input held more bases than its size suggested (a very compressible file):
             // count again into a table of the right size.
             Err(size) => {
-                let c = KmerCounts::new(size);
-                rows_pass(
-                    &index,
-                    None,
-                    "counting 15-mers again",
-                    progress,
-                    |seq| c.add(seq),
-                    |_, _| {},
-                )?;
+                let mut c = KmerCounts::new(size);
+                for b in &kept_keys {
+                    c.add_keys(&[&b.keys]);
+                }
                 c
             }
         };
-        let cov = coverage_pass(&index, &c, progress)?;
+        let (cov, estimate) = coverage_histograms(&kept_keys, n, &c, progress)?;
+        index.kmer_coverage = estimate;
         features = features.hstack(&cov);
     }
     Ok(LoadedReads { index, features })
 }
 
-/// Second pass: every read's coverage histogram against the finished counts.
-fn coverage_pass(index: &ReadIndex, counts: &KmerCounts, progress: &Progress) -> Result<Matrix> {
-    let n = index.len();
+/// Sampled 15-mer keys of a batch of reads, end to end, and where each read's end.
+#[derive(Default)]
+struct KeyBlock {
+    keys: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+/// Every read's coverage histogram and estimate against the finished counts.
+fn coverage_histograms(
+    blocks: &[KeyBlock],
+    n: usize,
+    counts: &KmerCounts,
+    progress: &Progress,
+) -> Result<(Matrix, Vec<f32>)> {
+    progress.start("k-mer coverage histograms", n.max(1) as u64);
     let mut out = vec![0f32; n * COVERAGE_BINS];
-    rows_pass(
-        index,
-        None,
-        "k-mer coverage histograms",
-        progress,
-        |seq| {
-            let mut h = vec![0f32; COVERAGE_BINS];
-            counts.histogram(seq, &mut h);
-            h
-        },
-        |row, h| out[row * COVERAGE_BINS..(row + 1) * COVERAGE_BINS].copy_from_slice(&h),
-    )?;
-    Ok(Matrix::new(n, COVERAGE_BINS, out))
+    let mut estimate = vec![0f32; n];
+    let mut row = 0;
+    for b in blocks {
+        if progress.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let m = b.ends.len();
+        out[row * COVERAGE_BINS..(row + m) * COVERAGE_BINS]
+            .par_chunks_mut(COVERAGE_BINS)
+            .zip(estimate[row..row + m].par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (h, e))| {
+                let start = if i == 0 { 0 } else { b.ends[i - 1] };
+                *e = counts.histogram_of(&b.keys[start..b.ends[i]], h);
+            });
+        row += m;
+        progress.set(row as u64);
+    }
+    Ok((Matrix::new(n, COVERAGE_BINS, out), estimate))
 }
 
 /// Re-reads the reads where `wanted[row]` and hands `sink(row, vector)` each one's k-mer

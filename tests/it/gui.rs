@@ -326,3 +326,70 @@ fn the_map_appears_while_the_vae_is_still_training() {
     });
     assert!(h.state().map.as_ref().unwrap().cut.clustering.n_clusters >= 2);
 }
+
+#[test]
+fn forty_bins_keep_the_legend_small_and_every_point_in_view() {
+    let app = Explorer::with_dialogs(demo_startup(5), Arc::new(FixedDialogs::default()));
+    let mut h = harness(app);
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    h.get_by_label("Map k-mers (no VAE)").click();
+    wait_for(&mut h, "the refined baseline bins", |a| {
+        a.map.as_ref().is_some_and(|m| m.cut.refined.is_some())
+    });
+    for _ in 0..5 {
+        h.step();
+    }
+    // After a new map the view holds every read.
+    let (_, view) = h.state().scatter.last_view().expect("the map was drawn");
+    let xy = &h.state().map.as_ref().unwrap().xy;
+    for p in xy.chunks(2) {
+        let (x, y) = (p[0] as f64, p[1] as f64);
+        assert!(
+            x >= view[0] && x <= view[1] && y >= view[2] && y <= view[3],
+            "read at ({x}, {y}) outside the view {view:?}"
+        );
+    }
+    let (before, _) = h.state().scatter.last_view().unwrap();
+
+    // Forty bins of 30 reads.
+    {
+        let a = h.state_mut();
+        let index = a.data.as_ref().unwrap().index.clone();
+        let m = a.map.as_mut().unwrap();
+        let n = m.xy.len() / 2;
+        let c = binscape::cluster::Clustering {
+            labels: (0..n).map(|i| (i % 40) as i32).collect(),
+            n_clusters: 40,
+            strength: vec![1.0; n],
+        };
+        m.cut = binscape::bins::Cut::of(c, 5, &index, None, None);
+        a.refresh_colours();
+    }
+    for _ in 0..5 {
+        h.step();
+    }
+    let first = h.get_by_label("bin_1 (30)").rect();
+    let (after, _) = h.state().scatter.last_view().unwrap();
+    // The legend scrolls within about three rows: the map keeps its room.
+    assert!(
+        after.top() - first.top() < 110.0,
+        "the legend pushed the map down to {} (legend at {})",
+        after.top(),
+        first.top()
+    );
+    // A legend row that does not wrap widened the whole panel (to 4 500 px at 40 bins).
+    assert!(
+        after.width() <= before.width() + 1.0,
+        "map width {} → {}",
+        before.width(),
+        after.width()
+    );
+    assert!(
+        after.height() > 0.8 * before.height(),
+        "map height {} → {}",
+        before.height(),
+        after.height()
+    );
+    // Every bin is in the legend (reachable by scrolling) and in the bins table.
+    assert!(h.query_all_by_label("bin_40 (30)").count() >= 1);
+}

@@ -24,11 +24,28 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
         ui.label("Tool");
         let mut tool = scatter.tool;
         ui.radio_value(&mut tool, Tool::Pan, "Pan")
-            .on_hover_text("Drag to pan, scroll to zoom, double-click to fit");
+            .on_hover_text("Drag to pan, scroll to zoom, double-click to fit (key P)");
         ui.radio_value(&mut tool, Tool::Box, "Box")
-            .on_hover_text("Drag a box to select reads (Shift adds)");
+            .on_hover_text("Drag a box to select reads, Shift adds (key B)");
         ui.radio_value(&mut tool, Tool::Lasso, "Lasso")
-            .on_hover_text("Draw around reads to select them (Shift adds)");
+            .on_hover_text("Draw around reads to select them, Shift adds (key L)");
+        // Keys for the tools, unless a text field has the keyboard.
+        if !ui.ctx().egui_wants_keyboard_input() {
+            ui.input(|i| {
+                for (key, t) in [
+                    (egui::Key::P, Tool::Pan),
+                    (egui::Key::B, Tool::Box),
+                    (egui::Key::L, Tool::Lasso),
+                ] {
+                    if i.key_pressed(key) && i.modifiers.is_none() {
+                        tool = t;
+                    }
+                }
+                if i.key_pressed(egui::Key::Escape) && app.selection.reads > 0 {
+                    out.push(Action::ClearSelection);
+                }
+            });
+        }
         if tool != scatter.tool {
             out.push(Action::Tool(tool));
         }
@@ -37,6 +54,7 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
                 app.selection.reads > 0,
                 egui::Button::new("Clear selection"),
             )
+            .on_hover_text("Esc")
             .clicked()
         {
             out.push(Action::ClearSelection);
@@ -100,9 +118,47 @@ fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         ColourBy::Gc => vec![("low GC → high GC".into(), colours::ramp(0.5), None)],
         ColourBy::Length => vec![("short → long (log)".into(), colours::ramp(0.5), None)],
     };
+    // Wrapped rows, at most about three lines high: at 40 or more bins the legend scrolls
+    // instead of pushing the map down.
+    let width = ui.available_width();
+    egui::ScrollArea::vertical()
+        .id_salt("legend")
+        .max_height(LEGEND_HEIGHT)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            // Wrap at the panel's width (inside a scroll area a row could grow without end and
+            // widen the whole panel).
+            ui.set_max_width(width);
+            legend_entries(app, entries, ui, out)
+        });
+}
+
+/// Most height the legend takes before it scrolls (about three rows of entries).
+pub(crate) const LEGEND_HEIGHT: f32 = 66.0;
+
+fn legend_entries(
+    app: &Explorer,
+    entries: Vec<(String, Color32, Option<i32>)>,
+    ui: &mut Ui,
+    out: &mut Vec<Action>,
+) {
     ui.horizontal_wrapped(|ui| {
         for (name, c, bin) in entries {
-            // Swatch and name wrap together.
+            // Swatch and name wrap together: a nested row does not wrap by itself (it shrinks to
+            // what is left of the line and overflows), so start a new line when it cannot fit.
+            let font = egui::TextStyle::Button.resolve(ui.style());
+            let text_w = ui
+                .painter()
+                .layout_no_wrap(name.clone(), font, Color32::WHITE)
+                .size()
+                .x;
+            let s = ui.spacing();
+            let need = 10.0 + 2.0 * s.item_spacing.x + 2.0 * s.button_padding.x + text_w;
+            if ui.available_size_before_wrap().x < need
+                && ui.cursor().min.x > ui.max_rect().min.x + 1.0
+            {
+                ui.end_row();
+            }
             ui.horizontal(|ui| {
                 swatch(ui, c);
                 // Selectable entries keep the theme's text colour: readable when highlighted.

@@ -7,6 +7,8 @@ mod side;
 mod status;
 mod toolbar;
 
+pub use side::BinColumn;
+
 use super::Explorer;
 use super::actions::Action;
 use super::scatter::ScatterView;
@@ -35,7 +37,7 @@ pub fn show(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui) -> Vec<Actio
     egui::Panel::bottom("loss")
         .resizable(true)
         .default_size(230.0)
-        .show(ui, |ui| loss::loss_plot(app, ui));
+        .show(ui, |ui| loss::loss_plot(app, ui, &mut out));
     egui::CentralPanel::default().show(ui, |ui| map::map(app, scatter, ui, &mut out));
     out
 }

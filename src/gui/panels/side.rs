@@ -1,6 +1,7 @@
 //! The right panel: the reads' statistics and GC histogram, the selection, scores and the
 //! bins table.
 use super::{Action, swatch, thousands};
+use crate::bins::BinSummary;
 use crate::gui::colours;
 use crate::gui::{Explorer, file_name};
 use crate::output::bin_name;
@@ -70,53 +71,243 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         m.cut.clustering.n_clusters,
         100.0 * m.cut.binned_reads() as f64 / m.cut.clustering.labels.len().max(1) as f64
     ));
+    bins_table(app, &m.cut.bins, ui, out);
+}
+
+/// A column of the bins table, to sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinColumn {
+    Bin,
+    Reads,
+    Mb,
+    MeanLength,
+    Gc,
+    GcSd,
+    N50,
+    Membership,
+    Coverage,
+    Agreement,
+    Majority,
+    Purity,
+}
+
+impl BinColumn {
+    const PLAIN: [BinColumn; 10] = [
+        BinColumn::Bin,
+        BinColumn::Reads,
+        BinColumn::Mb,
+        BinColumn::MeanLength,
+        BinColumn::Gc,
+        BinColumn::GcSd,
+        BinColumn::N50,
+        BinColumn::Membership,
+        BinColumn::Coverage,
+        BinColumn::Agreement,
+    ];
+
+    fn title(self) -> (&'static str, &'static str) {
+        match self {
+            BinColumn::Bin => ("Bin", "Click to select, Shift-click to add"),
+            BinColumn::Reads => ("Reads", "Reads in the bin"),
+            BinColumn::Mb => ("Mb", "Bases in the bin, millions"),
+            BinColumn::MeanLength => ("Len", "Mean read length (bp)"),
+            BinColumn::Gc => ("GC%", "GC of the bin's bases"),
+            BinColumn::GcSd => (
+                "±GC",
+                "Standard deviation of the reads' GC (points): one genome's reads spread by sampling noise alone, a mixed bin wider",
+            ),
+            BinColumn::N50 => ("N50", "Read N50 (bp)"),
+            BinColumn::Membership => (
+                "Memb.",
+                "Mean HDBSCAN membership (0–1): how deep inside their group of the map the reads sit; low for a bin made of a diffuse shoulder",
+            ),
+            BinColumn::Coverage => (
+                "Cov.",
+                "Median 15-mer coverage of the reads: relative abundance of the bin's genome (comparable between bins of one sample)",
+            ),
+            BinColumn::Agreement => (
+                "Ovl%",
+                "Share of the reads' overlaps that stay in the bin (from `binscape run`'s overlap graph): needs no truth; low when the bin shares reads' loci with another",
+            ),
+            BinColumn::Majority => ("Majority", "Most common true label in the bin"),
+            BinColumn::Purity => (
+                "Purity",
+                "Share of the bin's labelled reads with that label",
+            ),
+        }
+    }
+
+    /// Orders two bins by this column (ascending).
+    fn cmp(self, a: &BinSummary, b: &BinSummary) -> std::cmp::Ordering {
+        let f = |x: f64, y: f64| x.total_cmp(&y);
+        let o = |x: Option<f64>, y: Option<f64>| {
+            f(
+                x.unwrap_or(f64::NEG_INFINITY),
+                y.unwrap_or(f64::NEG_INFINITY),
+            )
+        };
+        match self {
+            BinColumn::Bin => a.label.cmp(&b.label),
+            BinColumn::Reads => a.reads.cmp(&b.reads),
+            BinColumn::Mb => a.bases.cmp(&b.bases),
+            BinColumn::MeanLength => f(a.mean_length, b.mean_length),
+            BinColumn::Gc => f(a.gc, b.gc),
+            BinColumn::GcSd => f(a.gc_sd, b.gc_sd),
+            BinColumn::N50 => a.n50.cmp(&b.n50),
+            BinColumn::Membership => f(a.membership, b.membership),
+            BinColumn::Coverage => o(a.coverage, b.coverage),
+            BinColumn::Agreement => o(a.agreement, b.agreement),
+            BinColumn::Majority => a
+                .majority
+                .as_ref()
+                .map(|m| &m.0)
+                .cmp(&b.majority.as_ref().map(|m| &m.0)),
+            BinColumn::Purity => o(
+                a.majority.as_ref().map(|m| m.1),
+                b.majority.as_ref().map(|m| m.1),
+            ),
+        }
+    }
+}
+
+/// The bins in the order the table shows them: by `column` (then by bin), unbinned last.
+pub fn sorted_bins(bins: &[BinSummary], column: BinColumn, descending: bool) -> Vec<&BinSummary> {
+    let mut v: Vec<&BinSummary> = bins.iter().filter(|b| b.label >= 0).collect();
+    v.sort_by(|a, b| {
+        let o = column.cmp(a, b);
+        (if descending { o.reverse() } else { o }).then(a.label.cmp(&b.label))
+    });
+    v.extend(bins.iter().filter(|b| b.label < 0));
+    v
+}
+
+/// The bins table: one compact row per bin, every column sortable by its header.
+fn bins_table(app: &Explorer, bins: &[BinSummary], ui: &mut Ui, out: &mut Vec<Action>) {
     let with_truth = app.labels.is_some();
-    egui::Grid::new("bins table")
-        .striped(true)
-        .num_columns(if with_truth { 8 } else { 6 })
+    let mut columns = BinColumn::PLAIN.to_vec();
+    if with_truth {
+        columns.extend([BinColumn::Majority, BinColumn::Purity]);
+    }
+    let (sort, descending) = app.bin_sort;
+    let dash = || "—".to_string();
+    egui::ScrollArea::horizontal()
+        .id_salt("bins table scroll")
         .show(ui, |ui| {
-            for h in ["Bin", "Reads", "Mb", "Mean len", "GC %", "N50"] {
-                ui.strong(h);
-            }
-            if with_truth {
-                ui.strong("Majority label");
-                ui.strong("Purity");
-            }
-            ui.end_row();
-            for b in &m.cut.bins {
-                let c = colours::category(b.label as i64);
-                let text = RichText::new(bin_name(b.label));
-                ui.horizontal(|ui| {
-                    swatch(ui, c);
-                    if ui
-                        .selectable_label(app.bin_selected(b.label), text)
-                        .on_hover_text("Click to select, Shift-click to add")
-                        .clicked()
-                    {
-                        out.push(Action::SelectBin {
-                            label: b.label,
-                            add: ui.input(|i| i.modifiers.shift),
-                        });
+            ui.spacing_mut().item_spacing.x = 6.0;
+            egui::Grid::new("bins table")
+                .striped(true)
+                .num_columns(columns.len())
+                .show(ui, |ui| {
+                    for &c in &columns {
+                        let (title, help) = c.title();
+                        let mark = match (c == sort, descending) {
+                            (true, true) => " v",
+                            (true, false) => " ^",
+                            _ => "",
+                        };
+                        if ui
+                            .add(
+                                egui::Button::new(RichText::new(format!("{title}{mark}")).strong())
+                                    .frame(false),
+                            )
+                            .on_hover_text(format!("{help}. Click to sort."))
+                            .clicked()
+                        {
+                            out.push(Action::SortBins(c));
+                        }
+                    }
+                    ui.end_row();
+                    for b in sorted_bins(bins, sort, descending) {
+                        for &c in &columns {
+                            match c {
+                                BinColumn::Bin => {
+                                    let colour = colours::category(b.label as i64);
+                                    ui.horizontal(|ui| {
+                                        swatch(ui, colour);
+                                        if ui
+                                            .selectable_label(
+                                                app.bin_selected(b.label),
+                                                RichText::new(bin_name(b.label)),
+                                            )
+                                            .on_hover_text("Click to select, Shift-click to add")
+                                            .clicked()
+                                        {
+                                            out.push(Action::SelectBin {
+                                                label: b.label,
+                                                add: ui.input(|i| i.modifiers.shift),
+                                            });
+                                        }
+                                    });
+                                }
+                                _ => {
+                                    let text = match c {
+                                        BinColumn::Reads => thousands(b.reads as u64),
+                                        BinColumn::Mb => format!("{:.2}", b.bases as f64 / 1e6),
+                                        BinColumn::MeanLength => format!("{:.0}", b.mean_length),
+                                        BinColumn::Gc => format!("{:.1}", b.gc * 100.0),
+                                        BinColumn::GcSd => format!("{:.1}", b.gc_sd * 100.0),
+                                        BinColumn::N50 => thousands(b.n50 as u64),
+                                        BinColumn::Membership => format!("{:.2}", b.membership),
+                                        BinColumn::Coverage => {
+                                            b.coverage.map_or_else(dash, |v| format!("{v:.1}"))
+                                        }
+                                        BinColumn::Agreement => b
+                                            .agreement
+                                            .map_or_else(dash, |v| format!("{:.0}", v * 100.0)),
+                                        BinColumn::Majority => {
+                                            b.majority.as_ref().map_or_else(dash, |m| m.0.clone())
+                                        }
+                                        BinColumn::Purity => b
+                                            .majority
+                                            .as_ref()
+                                            .map_or_else(dash, |m| format!("{:.1}%", m.1 * 100.0)),
+                                        BinColumn::Bin => unreachable!(),
+                                    };
+                                    ui.label(text);
+                                }
+                            }
+                        }
+                        ui.end_row();
                     }
                 });
-                ui.label(thousands(b.reads as u64));
-                ui.label(format!("{:.2}", b.bases as f64 / 1e6));
-                ui.label(format!("{:.0}", b.mean_length));
-                ui.label(format!("{:.1}", b.gc * 100.0));
-                ui.label(thousands(b.n50 as u64));
-                if with_truth {
-                    match &b.majority {
-                        Some((l, p)) => {
-                            ui.label(l);
-                            ui.label(format!("{:.1}%", p * 100.0));
-                        }
-                        None => {
-                            ui.label("—");
-                            ui.label("—");
-                        }
-                    }
-                }
-                ui.end_row();
-            }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bin(label: i32, reads: usize, coverage: Option<f64>) -> BinSummary {
+        BinSummary {
+            label,
+            reads,
+            bases: reads as u64 * 1000,
+            mean_length: 1000.0,
+            gc: 0.5,
+            n50: 1000,
+            gc_sd: 0.01,
+            membership: 0.5,
+            coverage,
+            agreement: None,
+            majority: None,
+        }
+    }
+
+    #[test]
+    fn the_table_sorts_by_any_column_with_unbinned_last() {
+        let bins = vec![
+            bin(0, 50, Some(3.0)),
+            bin(1, 80, None),
+            bin(2, 50, Some(9.0)),
+            bin(-1, 500, None),
+        ];
+        let order =
+            |c, d| -> Vec<i32> { sorted_bins(&bins, c, d).iter().map(|b| b.label).collect() };
+        assert_eq!(order(BinColumn::Bin, false), [0, 1, 2, -1]);
+        // Ties keep bin order; the unbinned reads stay last however many they are.
+        assert_eq!(order(BinColumn::Reads, true), [1, 0, 2, -1]);
+        assert_eq!(order(BinColumn::Reads, false), [0, 2, 1, -1]);
+        // Unknown values sort below every known one.
+        assert_eq!(order(BinColumn::Coverage, true), [2, 0, 1, -1]);
+    }
 }
