@@ -61,9 +61,11 @@ fn synthetic_app(n: usize) -> Explorer {
             bins,
             scores: None,
             refined: None,
+            names: Vec::new(),
         },
         generation: 1,
         preview: None,
+        hierarchy_pending: false,
     });
     app.refresh_colours();
     app

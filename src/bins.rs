@@ -9,6 +9,9 @@ use crate::reads::{Labels, ReadIndex, n50};
 use crate::refine::Split;
 use crate::settings::Settings;
 
+mod edits;
+pub use edits::Edit;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinSummary {
     /// Cluster id, or [`crate::cluster::NOISE`] for the unbinned reads.
@@ -127,6 +130,8 @@ pub struct Cut {
     pub scores: Option<Scores>,
     /// None: the plain cut of the map; Some: refined (with the bins that were split).
     pub refined: Option<Vec<Split>>,
+    /// Names given by hand, per bin (None or missing: `bin_N`).
+    pub names: Vec<Option<String>>,
 }
 
 impl Cut {
@@ -161,7 +166,16 @@ impl Cut {
             bins,
             scores,
             refined,
+            names: Vec::new(),
         }
+    }
+
+    /// The bin's name: given by hand, or `bin_N` (`unbinned` for [`crate::cluster::NOISE`]).
+    pub fn name(&self, label: i32) -> String {
+        usize::try_from(label)
+            .ok()
+            .and_then(|b| self.names.get(b).cloned().flatten())
+            .unwrap_or_else(|| crate::output::bin_name(label))
     }
 
     /// This cut with each bin's overlap agreement (per bin, in label order) in its summary.
@@ -180,13 +194,15 @@ impl Cut {
     /// The same bins scored against (new) labels: no re-cut, no re-refinement.
     pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
         let c = self.clustering.clone();
-        Cut::of(
+        let mut cut = Cut::of(
             c,
             self.min_cluster_size,
             index,
             labels,
             self.refined.clone(),
-        )
+        );
+        cut.names = self.names.clone();
+        cut
     }
 
     /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.

@@ -46,6 +46,45 @@ pub struct RunArgs<'a> {
     pub save_latent: bool,
 }
 
+/// `binscape run --session S`: the session's curated bins written as a run (see
+/// [`pipeline::from_session`]).
+pub fn run_session(
+    session: &Path,
+    reads: Option<&Path>,
+    a: RunArgs,
+    progress: &Progress,
+) -> Result<(), Error> {
+    let session = binscape::session::Session::load(session)?;
+    let folder = RunFolder::prepare(a.out)?;
+    let s = session.settings.clone();
+    let mut result = with_bar(progress, a.quiet, |_| {
+        pipeline::from_session(&session, reads, a.labels, progress)
+    })?;
+    let report = with_bar(progress, a.quiet, |_| {
+        result.export(folder, &s, a.save_latent, progress)
+    })?;
+    summary(&report, a.out, a.quiet);
+    Ok(())
+}
+
+fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "{} bins, {:.1}% of reads binned -> {}",
+        report.bins,
+        report.binned_fraction * 100.0,
+        out.display()
+    );
+    if let Some(sc) = &report.scores {
+        eprintln!(
+            "ARI {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}",
+            sc.ari, sc.precision, sc.recall, sc.f1
+        );
+    }
+}
+
 pub fn run(a: RunArgs, progress: &Progress) -> Result<(), Error> {
     let s = a.settings;
     s.validate()?;
@@ -79,19 +118,6 @@ pub fn run(a: RunArgs, progress: &Progress) -> Result<(), Error> {
     let report = with_bar(progress, a.quiet, |_| {
         result.export(folder, &s, a.save_latent, progress)
     })?;
-    if !a.quiet {
-        eprintln!(
-            "{} bins, {:.1}% of reads binned -> {}",
-            report.bins,
-            report.binned_fraction * 100.0,
-            a.out.display()
-        );
-        if let Some(sc) = &report.scores {
-            eprintln!(
-                "ARI {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}",
-                sc.ari, sc.precision, sc.recall, sc.f1
-            );
-        }
-    }
+    summary(&report, a.out, a.quiet);
     Ok(())
 }

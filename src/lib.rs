@@ -17,6 +17,7 @@ pub mod preview;
 pub mod progress;
 pub mod reads;
 pub mod refine;
+pub mod session;
 pub mod settings;
 pub mod simulate;
 

@@ -5,7 +5,7 @@ use anyhow::Result;
 use binscape::settings::{ClusterOn, MapInput};
 use binscape::{Progress, Settings};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -18,7 +18,8 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Reads to open in the explorer: FASTQ or FASTA, plain or gzipped.
+    /// Reads to open in the explorer: FASTQ or FASTA, plain or gzipped; or a saved session
+    /// (`.binscape`) to reopen.
     reads: Option<PathBuf>,
     /// Ground-truth labels TSV to open with the reads.
     #[arg(long)]
@@ -135,8 +136,13 @@ fn simulate(c: SimCmd) -> Result<()> {
 struct RunCmd {
     /// Reads to bin: FASTQ or FASTA, plain or gzipped; `-` reads standard input (spooled to a
     /// temporary file, since binning reads the reads more than once).
-    #[arg(required_unless_present = "demo")]
+    #[arg(required_unless_present_any = ["demo", "session"])]
     reads: Option<PathBuf>,
+    /// Write a session saved in the explorer (`.binscape`) as this run: its bins with the
+    /// edits and names made by hand, without training or clustering again. READS, if given,
+    /// is where its reads are now (they must be the same reads).
+    #[arg(long, value_name = "SESSION", conflicts_with = "demo")]
+    session: Option<PathBuf>,
     /// Ground truth, `read_id<TAB>label` with a header line: adds ARI, precision, recall and F1
     /// to report.json.
     #[arg(long)]
@@ -351,6 +357,24 @@ fn main() -> ExitCode {
 
 fn start(cli: Cli, progress: &Progress) -> Result<()> {
     match cli.command {
+        Some(Command::Run(r)) if r.session.is_some() => {
+            cancel_on_signals(progress);
+            let session = r.session.clone().unwrap_or_default();
+            cli::run_session(
+                &session,
+                r.reads.as_deref(),
+                cli::RunArgs {
+                    reads: Path::new(""),
+                    labels: r.labels.as_deref(),
+                    out: &r.out,
+                    settings: Settings::default(),
+                    quiet: r.quiet,
+                    save_latent: r.save_latent,
+                },
+                progress,
+            )?;
+            Ok(())
+        }
         Some(Command::Run(r)) => {
             let settings = r.settings.resolve()?;
             let (reads, labels) = inputs(r.demo, r.reads.clone(), r.labels.clone())?;
@@ -371,6 +395,18 @@ fn start(cli: Cli, progress: &Progress) -> Result<()> {
         Some(Command::Simulate(c)) => simulate(c),
         None => {
             let settings = cli.settings.resolve()?;
+            let is_session = cli.reads.as_ref().is_some_and(|p| {
+                p.extension()
+                    .is_some_and(|e| e == binscape::session::EXTENSION)
+            });
+            if is_session {
+                return binscape::gui::run(binscape::gui::Startup {
+                    session: cli.reads,
+                    settings,
+                    colour_by: cli.colour_by,
+                    ..Default::default()
+                });
+            }
             let (reads, labels) = inputs(cli.demo, cli.reads, cli.labels)?;
             binscape::gui::run(binscape::gui::Startup {
                 reads,
@@ -378,6 +414,7 @@ fn start(cli: Cli, progress: &Progress) -> Result<()> {
                 settings,
                 train: cli.train,
                 colour_by: cli.colour_by,
+                session: None,
             })
         }
     }

@@ -1,6 +1,7 @@
 //! What a run writes, and how: every file of a run goes into a staging folder beside `--out`,
 //! and the finished folder replaces the old one in one atomic step, so `--out` always holds one
 //! complete run, the old one or the new one, whatever kills the process and whenever.
+use crate::bins::Cut;
 use crate::cluster::NOISE;
 use crate::error::{Error, Result};
 use crate::features::Matrix;
@@ -70,9 +71,9 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 impl BinRow {
-    pub fn of(b: &crate::bins::BinSummary) -> BinRow {
+    pub fn of(b: &crate::bins::BinSummary, cut: &Cut) -> BinRow {
         BinRow {
-            bin: bin_name(b.label),
+            bin: cut.name(b.label),
             reads: b.reads,
             bases: b.bases,
             mean_length: round(b.mean_length, 1),
@@ -398,17 +399,12 @@ pub fn fault_point(_what: &str) {
 }
 
 /// Writes `dir/bins/bin_<n>.fasta` and `unbinned.fasta` (always present, maybe empty).
-pub fn write_bins(
-    dir: &Path,
-    index: &ReadIndex,
-    labels: &[i32],
-    n_bins: usize,
-    progress: &Progress,
-) -> Result<()> {
+pub fn write_bins(dir: &Path, index: &ReadIndex, cut: &Cut, progress: &Progress) -> Result<()> {
+    let (labels, n_bins) = (&cut.clustering.labels, cut.clustering.n_clusters);
     let bins = dir.join("bins");
     std::fs::create_dir_all(&bins).map_err(|e| Error::write(&bins, e))?;
     let mut paths: Vec<PathBuf> = (0..n_bins as i32)
-        .map(|l| bins.join(format!("{}.fasta", bin_name(l))))
+        .map(|l| bins.join(format!("{}.fasta", cut.name(l))))
         .collect();
     paths.push(bins.join(format!("{}.fasta", bin_name(NOISE))));
     let group: Vec<Option<usize>> = labels
@@ -440,17 +436,22 @@ pub fn write_losses(path: &Path, losses: &[LossRow]) -> Result<()> {
 }
 
 /// Writes `read_id  bin  x  y` for every read (the map is n × 2), atomically.
-pub fn write_assignments(
-    path: &Path,
-    index: &ReadIndex,
-    labels: &[i32],
-    map: &Matrix,
-) -> Result<()> {
+pub fn write_assignments(path: &Path, index: &ReadIndex, cut: &Cut, map: &Matrix) -> Result<()> {
+    let labels = &cut.clustering.labels;
+    let names: Vec<String> = (0..cut.clustering.n_clusters as i32)
+        .map(|l| cut.name(l))
+        .collect();
+    let name = |l: i32| {
+        usize::try_from(l)
+            .ok()
+            .and_then(|b| names.get(b).cloned())
+            .unwrap_or_else(|| bin_name(l))
+    };
     write_atomically(path, |w| {
         let io = |e| Error::write(path, e);
         writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
         for ((id, &l), xy) in index.ids.iter().zip(labels).zip(map.data.chunks_exact(2)) {
-            writeln!(w, "{id}\t{}\t{}\t{}", bin_name(l), xy[0], xy[1]).map_err(io)?;
+            writeln!(w, "{id}\t{}\t{}\t{}", name(l), xy[0], xy[1]).map_err(io)?;
         }
         Ok(())
     })?;

@@ -404,6 +404,55 @@ pub fn run(
     })
 }
 
+/// A saved session's bins (with its hand edits and names) over its reads, as a finished run:
+/// nothing is trained, mapped or clustered again, so `binscape run --session` writes exactly
+/// the curated bins. `reads_path` overrides where the session says its reads are; the reads
+/// must be the ones the session was made on.
+pub fn from_session(
+    session: &crate::session::Session,
+    reads_path: Option<&Path>,
+    labels_path: Option<&Path>,
+    progress: &Progress,
+) -> Result<RunResult> {
+    let t = Instant::now();
+    let reads = reads_path.unwrap_or(&session.reads);
+    let labels = labels_path.or(session.labels.as_deref());
+    let input = read(reads, labels, &session.settings, progress)?;
+    let seconds = vec![(Stage::Read, t.elapsed().as_secs_f64())];
+    session.check_reads(&input.loaded.index)?;
+    let index = input.loaded.index;
+    let cut = session.cut(&index, input.labels.as_ref());
+    let c = &session.curves;
+    let losses = c
+        .total
+        .iter()
+        .zip(&c.rl)
+        .zip(&c.kld)
+        .map(|((t, r), k)| output::LossRow {
+            step: t[0] as u64,
+            epoch: 0,
+            rl: r[1] as f32,
+            kld: k[1] as f32,
+            total: t[1] as f32,
+        })
+        .collect();
+    Ok(RunResult {
+        map: Matrix::new(index.len(), 2, session.map.clone()),
+        index,
+        labels: input.labels,
+        latent: session.latent.clone(),
+        hierarchy: Default::default(),
+        cut,
+        train: TrainLog {
+            losses,
+            epochs_run: 0,
+        },
+        seconds,
+        warnings: input.warnings,
+        graph: None,
+    })
+}
+
 impl RunResult {
     pub fn report(&self, s: &Settings) -> Report {
         let n = self.index.len();
@@ -432,7 +481,12 @@ impl RunResult {
             scores: self.cut.scores.clone(),
             refined: self.cut.refined.clone().unwrap_or_default(),
             graph: self.graph.as_ref().map(|(g, _)| g.clone()),
-            per_bin: self.cut.bins.iter().map(output::BinRow::of).collect(),
+            per_bin: self
+                .cut
+                .bins
+                .iter()
+                .map(|b| output::BinRow::of(b, &self.cut))
+                .collect(),
             warnings: self.warnings.clone(),
         }
     }
@@ -449,14 +503,13 @@ impl RunResult {
     ) -> Result<Report> {
         let dir = folder.path().to_path_buf();
         let t = Instant::now();
-        let c = &self.cut.clustering;
-        output::write_bins(&dir, &self.index, &c.labels, c.n_clusters, progress)?;
+        output::write_bins(&dir, &self.index, &self.cut, progress)?;
         self.seconds
             .push((Stage::Export, t.elapsed().as_secs_f64()));
         output::write_assignments(
             &dir.join("assignments.tsv"),
             &self.index,
-            &c.labels,
+            &self.cut,
             &self.map,
         )?;
         output::write_bin_table(&dir.join("bins.tsv"), &self.report(s).per_bin)?;

@@ -33,7 +33,7 @@ const MAP_ROWS: usize = 30_000;
 const SHARE: usize = 20;
 
 /// A bin that refinement split, for the report.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct Split {
     /// Size of the bin before refinement.
     pub reads: usize,

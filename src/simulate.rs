@@ -169,6 +169,47 @@ fn with_errors(template: &[u8], identity: f64, model: ErrorModel, rng: &mut ChaC
     out
 }
 
+/// The benchmark mix (issue 12's "10 genomes, ~90 % identity"): the six references in
+/// `refs` (E. coli 14 %, H. pylori 6 %, K. pneumoniae 10 %, M. tuberculosis 8 %, S. aureus
+/// 12 %, phage lambda 3 % of the reads) and made-up relatives (drift 0.5) of E. coli 12 %,
+/// S. aureus 10 %, M. tuberculosis 15 % and K. pneumoniae 10 %. The same as
+/// `binscape simulate --genome refs/Ecoli_536.fa.gz:14 … --relative refs/Ecoli_536.fa.gz:12:0.5 …`
+/// with that `seed`.
+pub fn benchmark_mix(refs: &Path, seed: u64) -> Result<Vec<Genome>> {
+    let genomes = [
+        ("Ecoli_536", 14.0),
+        ("Hpylori_F32", 6.0),
+        ("Kpneumoniae_NTUH-K2044", 10.0),
+        ("Mtuberculosis_H37Rv", 8.0),
+        ("Saureus_NCTC8325", 12.0),
+        ("lambda", 3.0),
+    ];
+    let relatives = [
+        ("Ecoli_536", 12.0),
+        ("Saureus_NCTC8325", 10.0),
+        ("Mtuberculosis_H37Rv", 15.0),
+        ("Kpneumoniae_NTUH-K2044", 10.0),
+    ];
+    let mut out = Vec::new();
+    for (name, share) in genomes {
+        out.push(Genome {
+            name: name.to_string(),
+            contigs: load_genome(&refs.join(format!("{name}.fa.gz")))?,
+            share,
+        });
+    }
+    for (i, (name, share)) in relatives.into_iter().enumerate() {
+        let src = load_genome(&refs.join(format!("{name}.fa.gz")))?;
+        let len = src.iter().map(Vec::len).sum();
+        out.push(Genome {
+            name: format!("{name}_rel{}", i + 1),
+            contigs: vec![relative(&src, len, 0.5, seed.wrapping_add(1000 + i as u64))],
+            share,
+        });
+    }
+    Ok(out)
+}
+
 /// Simulates the reads and writes them to `path` (FASTQ when it ends in .fastq/.fq, else
 /// FASTA) with their truth in `labels` (`read_id<TAB>species`). Reads are made in chunks, each
 /// with its own seeded generator (the same reads on any number of threads), a batch of chunks

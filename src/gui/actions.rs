@@ -6,7 +6,7 @@ use super::panels::BinColumn;
 use super::scatter::Tool;
 use super::state::{LossLog, Training};
 use super::{Explorer, file_name};
-use crate::bins::Cut;
+use crate::bins::{Cut, Edit};
 use crate::features::Matrix;
 use crate::model::{TrainCommand, Trainer};
 use crate::pipeline;
@@ -45,6 +45,10 @@ pub enum Action {
     ClearSelection,
     Hover(Option<usize>),
     LossLogScale(bool),
+    /// A hand edit of the bins (undoable).
+    Edit(Edit),
+    Undo,
+    Redo,
     /// Sort the bins table by a column (again: the other way round).
     SortBins(BinColumn),
     DismissError(usize),
@@ -86,6 +90,9 @@ impl Explorer {
             Action::ClearSelection => self.clear_selection(),
             Action::Hover(h) => self.hovered = h,
             Action::LossLogScale(l) => self.loss_log_scale = l,
+            Action::Edit(e) => self.edit_bins(e),
+            Action::Undo => self.undo(),
+            Action::Redo => self.redo(),
             Action::SortBins(c) => {
                 self.bin_sort = if self.bin_sort.0 == c {
                     (c, !self.bin_sort.1)
@@ -106,6 +113,201 @@ impl Explorer {
                 }
             }
         }
+    }
+
+    /// The session as it stands: the final map, its bins with the edits, the selection and the
+    /// loss curves. None (with a message) when there is no final map yet.
+    fn session(&mut self) -> Option<crate::session::Session> {
+        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+            self.errors
+                .push("Nothing to save yet: a session holds a map and its bins.".into());
+            return None;
+        };
+        if !m.is_final() {
+            self.errors.push(
+                "A session can be saved once training has finished and the full map is in.".into(),
+            );
+            return None;
+        }
+        let reads = std::path::absolute(&d.index.path).unwrap_or_else(|_| d.index.path.clone());
+        let labels = self
+            .labels_path
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+        Some(crate::session::Session {
+            settings: self.settings.clone(),
+            reads,
+            labels,
+            fingerprint: crate::session::Fingerprint::of(&d.index),
+            latent: match self.settings.map_input {
+                MapInput::Latent => self.latent.as_deref().cloned(),
+                MapInput::Kmers => None,
+            },
+            map: m.xy.clone(),
+            min_cluster_size: m.cut.min_cluster_size,
+            clustering: m.cut.clustering.clone(),
+            names: m.cut.names.clone(),
+            refined: m.cut.refined.clone(),
+            selected: (0..self.selection.rows.len() as u32)
+                .filter(|&i| self.selection.rows[i as usize])
+                .collect(),
+            curves: crate::session::Curves {
+                rl: self.loss.rl.clone(),
+                kld: self.loss.kld.clone(),
+                total: self.loss.total.clone(),
+                weight_changes: self.loss.weight_changes.clone(),
+            },
+            edits: self.history.undo.iter().map(|u| u.1.clone()).collect(),
+        })
+    }
+
+    /// Saves the session to `path` (on a job: the latent of a million reads is tens of MB).
+    pub fn save_session(&mut self, path: PathBuf) {
+        let Some(session) = self.session() else {
+            return;
+        };
+        let path = if path.extension().is_none() {
+            path.with_extension(crate::session::EXTENSION)
+        } else {
+            path
+        };
+        self.jobs.spawn(
+            JobKind::Session,
+            "Saving the session",
+            self.data_generation,
+            move |_| Outcome::SessionSaved(session.save(&path).map(|_| path.clone())),
+        );
+    }
+
+    /// Opens a saved session: read on a job, then its reads are read again and it is restored.
+    pub fn open_session(&mut self, path: PathBuf) {
+        let p = path.clone();
+        self.jobs.spawn(
+            JobKind::Session,
+            format!("Opening {}", file_name(&path)),
+            0,
+            move |_| {
+                Outcome::SessionOpened(p.clone(), crate::session::Session::load(&p).map(Box::new))
+            },
+        );
+    }
+
+    /// A session is in: its settings apply and its reads are read again (asked for when the
+    /// file is no longer where it was).
+    pub(crate) fn open_session_reads(&mut self, path: PathBuf, s: crate::session::Session) {
+        self.stop_training();
+        self.settings = s.settings.clone();
+        self.pending_labels = s.labels.clone().filter(|l| l.exists());
+        self.labels_path = None;
+        self.status = format!("Opening the session {}", file_name(&path));
+        if s.reads.is_file() {
+            let reads = s.reads.clone();
+            self.pending_session = Some(s);
+            self.open_reads(reads);
+        } else {
+            self.errors.push(format!(
+                "The session's reads are no longer at {}: pick where they are now.",
+                s.reads.display()
+            ));
+            self.session_waiting_for_reads = Some(s);
+            self.pick(Pick::SessionReads);
+        }
+    }
+
+    /// Puts a session's map, bins, selection and curves back over the reads just read (which
+    /// must be the session's reads), and rebuilds the hierarchy for the sliders on a job.
+    pub(crate) fn restore_session(&mut self, s: crate::session::Session) {
+        let Some(d) = &self.data else { return };
+        if let Err(e) = s.check_reads(&d.index) {
+            self.errors.push(e.to_string());
+            return;
+        }
+        let index = d.index.clone();
+        let cut = s.cut(&index, self.labels.as_deref());
+        self.latent = s.latent.map(Arc::new);
+        self.loss = LossLog {
+            rl: s.curves.rl,
+            kld: s.curves.kld,
+            total: s.curves.total,
+            weight_changes: s.curves.weight_changes,
+        };
+        self.map_generation += 1;
+        let generation = self.map_generation;
+        let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
+        self.status = format!(
+            "Session restored: {} (no training needed)",
+            cut.describe(false)
+        );
+        self.map = Some(super::MapView {
+            grid: super::scatter::Grid::build(&s.map),
+            xy: s.map,
+            points: points.clone(),
+            hierarchy: Arc::new(crate::cluster::Hierarchy::default()),
+            cut,
+            generation,
+            preview: None,
+            hierarchy_pending: true,
+        });
+        self.history = Default::default();
+        self.select_rows(&s.selected, false);
+        self.refresh_colours();
+        let settings = self.settings.clone();
+        self.jobs.spawn(
+            JobKind::Session,
+            "Rebuilding the bins' hierarchy",
+            self.data_generation,
+            move |progress| {
+                Outcome::Hierarchy(
+                    generation,
+                    crate::pipeline::cluster_hierarchy(&points, &settings, progress).map(Arc::new),
+                )
+            },
+        );
+    }
+
+    /// Applies a hand edit to the bins shown; the cut before it goes on the undo stack.
+    pub fn edit_bins(&mut self, e: Edit) {
+        let (Some(d), Some(m)) = (&self.data, &mut self.map) else {
+            return;
+        };
+        if !m.is_final() {
+            self.errors.push(
+                "Bins can be edited once training has finished and the full map is in.".into(),
+            );
+            return;
+        }
+        match m.cut.edited(&e, &d.index, self.labels.as_deref()) {
+            Ok(cut) => {
+                let what = e.describe(&m.cut);
+                let before = std::mem::replace(&mut m.cut, cut);
+                self.status = format!("Edited: {what} (Ctrl+Z undoes)");
+                self.history.push(before, what);
+                self.refresh_colours();
+            }
+            Err(why) => self.errors.push(format!("Cannot edit the bins: {why}.")),
+        }
+    }
+
+    pub fn undo(&mut self) {
+        let Some(m) = &mut self.map else { return };
+        let Some((cut, what)) = self.history.undo.pop() else {
+            return;
+        };
+        let now = std::mem::replace(&mut m.cut, cut);
+        self.status = format!("Undone: {what}");
+        self.history.redo.push((now, what));
+        self.refresh_colours();
+    }
+
+    pub fn redo(&mut self) {
+        let Some(m) = &mut self.map else { return };
+        let Some((cut, what)) = self.history.redo.pop() else {
+            return;
+        };
+        let now = std::mem::replace(&mut m.cut, cut);
+        self.status = format!("Redone: {what}");
+        self.history.undo.push((now, what));
+        self.refresh_colours();
     }
 
     pub fn open_reads(&mut self, path: PathBuf) {
@@ -142,6 +344,8 @@ impl Explorer {
         let name = match purpose {
             Pick::SaveFasta => "selection.fasta",
             Pick::SaveTsv => "assignments.tsv",
+            Pick::SaveSession => "session.binscape",
+            Pick::SessionReads => "Where are the session's reads now?",
             _ => "",
         };
         self.jobs.spawn(
@@ -291,7 +495,7 @@ impl Explorer {
 
     /// Re-cuts the kept hierarchy at the current min cluster size (no retraining, no new tree).
     pub fn recut(&mut self) {
-        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.is_final())) else {
+        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.can_recut())) else {
             return;
         };
         let mcs = self.settings.min_cluster_size_for(d.index.len());
@@ -314,7 +518,7 @@ impl Explorer {
 
     /// Rebuilds the hierarchy for a new min samples, then cuts it.
     pub fn recluster(&mut self) {
-        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.is_final())) else {
+        let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.can_recut())) else {
             return;
         };
         let s = self.settings.clone();
@@ -362,7 +566,7 @@ impl Explorer {
             return;
         };
         let index = d.index.clone();
-        let labels = m.cut.clustering.labels.clone();
+        let cut = m.cut.clone();
         let map = Matrix::new(index.len(), 2, m.xy.clone());
         self.jobs.spawn(
             JobKind::Export,
@@ -370,7 +574,7 @@ impl Explorer {
             self.data_generation,
             move |_| {
                 Outcome::Exported(
-                    crate::output::write_assignments(&path, &index, &labels, &map)
+                    crate::output::write_assignments(&path, &index, &cut, &map)
                         .map(|_| format!("Wrote the bin of every read to {}", path.display())),
                 )
             },

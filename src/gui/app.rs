@@ -6,7 +6,7 @@ use super::jobs::{Dialogs, Jobs, NativeDialogs};
 use super::panels;
 use super::scatter::ScatterView;
 use super::selection::Selection;
-use super::state::{Dataset, LossLog, MapView, Startup, Training};
+use super::state::{Dataset, EditHistory, LossLog, MapView, Startup, Training};
 use crate::features::Matrix;
 use crate::reads::Labels;
 use crate::settings::Settings;
@@ -36,6 +36,8 @@ pub struct Explorer {
     /// The last finished action, for the status line.
     pub status: String,
     pub hovered: Option<usize>,
+    /// Hand edits of the bins, for undo and redo.
+    pub history: EditHistory,
     /// The loss plot's y axis: log10 (the default: RL and KLD differ by orders of magnitude).
     pub loss_log_scale: bool,
     /// The bins table's sort: column, and whether descending.
@@ -46,6 +48,10 @@ pub struct Explorer {
     /// Labels to open once the reads are in.
     pub(crate) pending_labels: Option<PathBuf>,
     pub(crate) train_after_load: bool,
+    /// A session to restore once its reads are in.
+    pub(crate) pending_session: Option<crate::session::Session>,
+    /// A session whose reads file moved, while the user is asked for it.
+    pub(crate) session_waiting_for_reads: Option<crate::session::Session>,
 }
 
 impl Explorer {
@@ -74,14 +80,19 @@ impl Explorer {
             errors: Vec::new(),
             status: "Open a FASTQ/FASTA file of reads to start.".into(),
             hovered: None,
+            history: EditHistory::default(),
             loss_log_scale: true,
             bin_sort: (super::panels::BinColumn::Bin, false),
             data_generation: 0,
             map_generation: 0,
             pending_labels: startup.labels,
             train_after_load: startup.train,
+            pending_session: None,
+            session_waiting_for_reads: None,
         };
-        if let Some(p) = startup.reads {
+        if let Some(p) = startup.session {
+            app.open_session(p);
+        } else if let Some(p) = startup.reads {
             app.open_reads(p);
         }
         app

@@ -164,11 +164,30 @@ impl Explorer {
                 if let Some(l) = self.pending_labels.take().or(self.labels_path.clone()) {
                     self.open_labels(l);
                 }
+                if let Some(session) = self.pending_session.take() {
+                    self.restore_session(session);
+                }
                 if std::mem::take(&mut self.train_after_load) {
                     self.start_training();
                 }
             }
-            Outcome::Loaded(_, Err(e)) => self.errors.push(e.to_string()),
+            Outcome::Loaded(_, Err(e)) => {
+                self.pending_session = None;
+                self.errors.push(e.to_string())
+            }
+            Outcome::SessionSaved(Ok(p)) => {
+                self.status = format!("Saved the session to {}", p.display());
+            }
+            Outcome::SessionSaved(Err(e)) => self.errors.push(e.to_string()),
+            Outcome::SessionOpened(path, Ok(s)) => self.open_session_reads(path, *s),
+            Outcome::SessionOpened(_, Err(e)) => self.errors.push(e.to_string()),
+            Outcome::Hierarchy(generation, Ok(h)) => {
+                if let Some(m) = self.map.as_mut().filter(|m| m.generation == generation) {
+                    m.hierarchy = h;
+                    m.hierarchy_pending = false;
+                }
+            }
+            Outcome::Hierarchy(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Labels(path, Ok(l)) => {
                 let w = l.warnings(&path);
                 self.errors.extend(w);
@@ -188,6 +207,8 @@ impl Explorer {
                 // Cuts of the previous map's tree still in flight no longer apply.
                 self.jobs.supersede(JobKind::Cut);
                 self.map_generation += 1;
+                // Edits were of the old map's bins.
+                self.history = Default::default();
                 self.status = m.cut.describe(self.settings.refine);
                 self.map = Some(MapView {
                     grid: Grid::build(&m.xy),
@@ -197,6 +218,7 @@ impl Explorer {
                     cut: m.cut,
                     generation: self.map_generation,
                     preview: None,
+                    hierarchy_pending: false,
                 });
                 self.selection = Selection::default();
                 self.refresh_colours();
@@ -208,7 +230,11 @@ impl Explorer {
                         m.hierarchy = h;
                     }
                     self.status = cut.describe(self.settings.refine);
-                    m.cut = cut;
+                    let before = std::mem::replace(&mut m.cut, cut);
+                    // A new cut replaces edited bins: Ctrl+Z brings them back.
+                    if !self.history.undo.is_empty() || !before.names.is_empty() {
+                        self.history.push(before, "re-cut the bins".into());
+                    }
                     self.refresh_colours();
                     self.start_refine();
                 }
@@ -249,6 +275,14 @@ impl Explorer {
                 Pick::Labels => self.open_labels(path),
                 Pick::SaveFasta => self.export_selection(path),
                 Pick::SaveTsv => self.export_assignments(path),
+                Pick::SaveSession => self.save_session(path),
+                Pick::OpenSession => self.open_session(path),
+                Pick::SessionReads => {
+                    if let Some(s) = self.session_waiting_for_reads.take() {
+                        self.pending_session = Some(s);
+                        self.open_reads(path);
+                    }
+                }
             },
         }
     }
@@ -293,6 +327,7 @@ impl Explorer {
             cut,
             generation,
             preview: Some(p.step),
+            hierarchy_pending: false,
         });
         self.refresh_colours();
     }

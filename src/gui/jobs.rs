@@ -24,6 +24,8 @@ pub enum JobKind {
     Export,
     /// Maps of the latent while the VAE trains (and the plan they follow).
     Preview,
+    /// Sessions: saving, opening, and the hierarchy of a reopened map.
+    Session,
 }
 
 impl JobKind {
@@ -37,6 +39,7 @@ impl JobKind {
             JobKind::Refine => "refine",
             JobKind::Export => "export",
             JobKind::Preview => "preview",
+            JobKind::Session => "session",
         }
     }
 }
@@ -48,6 +51,10 @@ pub enum Pick {
     Labels,
     SaveFasta,
     SaveTsv,
+    SaveSession,
+    OpenSession,
+    /// The reads of a session whose reads file is no longer where it was.
+    SessionReads,
 }
 
 /// File dialogs, behind a trait so tests inject paths instead of opening a real dialog.
@@ -86,6 +93,24 @@ impl Dialogs for NativeDialogs {
                 .set_file_name(suggested_name)
                 .add_filter("TSV", &["tsv"])
                 .save_file(),
+            Pick::SaveSession => d
+                .set_title("Save session")
+                .set_file_name(suggested_name)
+                .add_filter("binscape session", &[crate::session::EXTENSION])
+                .save_file(),
+            Pick::OpenSession => d
+                .set_title("Open session")
+                .add_filter("binscape session", &[crate::session::EXTENSION])
+                .add_filter("All files", &["*"])
+                .pick_file(),
+            Pick::SessionReads => d
+                .set_title(suggested_name)
+                .add_filter(
+                    "Reads (FASTQ/FASTA, gz)",
+                    &["fastq", "fq", "fasta", "fa", "fna", "gz"],
+                )
+                .add_filter("All files", &["*"])
+                .pick_file(),
         }
     }
 }
@@ -111,6 +136,10 @@ pub enum Outcome {
     Planned(Arc<crate::preview::PreviewPlan>),
     Previewed(Result<crate::preview::Preview>),
     Picked(Pick, Option<PathBuf>),
+    SessionSaved(Result<PathBuf>),
+    SessionOpened(PathBuf, Result<Box<crate::session::Session>>),
+    /// The hierarchy of a reopened session's map, for the sliders.
+    Hierarchy(u64, Result<Arc<Hierarchy>>),
 }
 
 /// A job's result, tagged with the job and with the dataset generation it was started for (a

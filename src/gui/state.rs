@@ -19,6 +19,8 @@ pub struct Startup {
     /// Start training as soon as the reads are in.
     pub train: bool,
     pub colour_by: Option<ColourBy>,
+    /// A saved session to reopen.
+    pub session: Option<PathBuf>,
 }
 
 /// Reads in memory: the index and the raw composition vectors.
@@ -92,11 +94,39 @@ pub struct MapView {
     /// `Some(step)`: a map drawn while training, of the latent at that step (no hierarchy to
     /// re-cut; replaced by the full map when training ends).
     pub preview: Option<u64>,
+    /// A reopened session's map whose hierarchy is still being rebuilt (the sliders wait).
+    pub hierarchy_pending: bool,
 }
 
 impl MapView {
     /// A map of the final latent (or k-mers), with a hierarchy to re-cut.
     pub fn is_final(&self) -> bool {
         self.preview.is_none()
+    }
+
+    /// Whether the min cluster size and min samples can re-cut it now.
+    pub fn can_recut(&self) -> bool {
+        self.is_final() && !self.hierarchy_pending
+    }
+}
+
+/// Hand edits of the bins that can be undone: each entry is the cut before an edit (or before
+/// a re-cut replaced edited bins), with what the edit was.
+#[derive(Default)]
+pub struct EditHistory {
+    pub undo: Vec<(Cut, String)>,
+    pub redo: Vec<(Cut, String)>,
+}
+
+impl EditHistory {
+    /// Undo steps kept (each a copy of the cut: 8 bytes a read).
+    pub const DEPTH: usize = 50;
+
+    pub fn push(&mut self, before: Cut, what: String) {
+        self.undo.push((before, what));
+        if self.undo.len() > Self::DEPTH {
+            self.undo.remove(0);
+        }
+        self.redo.clear();
     }
 }

@@ -393,3 +393,272 @@ fn forty_bins_keep_the_legend_small_and_every_point_in_view() {
     // Every bin is in the legend (reachable by scrolling) and in the bins table.
     assert!(h.query_all_by_label("bin_40 (30)").count() >= 1);
 }
+
+/// Draws a closed path on the map with the mouse (screen points), one frame per point.
+fn drag_path(h: &mut Harness<'_, Explorer>, path: &[egui::Pos2]) {
+    let press = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.input_mut()
+        .events
+        .push(egui::Event::PointerMoved(path[0]));
+    h.step();
+    h.input_mut().events.push(press(path[0], true));
+    h.step();
+    for &p in &path[1..] {
+        h.input_mut().events.push(egui::Event::PointerMoved(p));
+        h.step();
+    }
+    h.input_mut()
+        .events
+        .push(press(*path.last().unwrap(), false));
+    h.step();
+    h.step();
+}
+
+fn key(h: &mut Harness<'_, Explorer>, key: egui::Key, modifiers: egui::Modifiers) {
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::Key {
+            key,
+            physical_key: None,
+            pressed,
+            repeat: false,
+            modifiers,
+        });
+    }
+    h.step();
+    h.step();
+}
+
+#[test]
+fn merge_and_lasso_split_undo_redo_and_export_the_edited_bin() {
+    let dialogs = Arc::new(FixedDialogs::default());
+    let app = Explorer::with_dialogs(demo_startup(5), dialogs.clone());
+    let mut h = harness(app);
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    h.get_by_label("Map k-mers (no VAE)").click();
+    wait_for(&mut h, "the refined baseline bins", |a| {
+        a.map.as_ref().is_some_and(|m| m.cut.refined.is_some())
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    let labels_of =
+        |h: &Harness<'_, Explorer>| h.state().map.as_ref().unwrap().cut.clustering.clone();
+    let original = labels_of(&h);
+    let k = original.n_clusters;
+    assert!(k >= 3, "{k} bins");
+    let size =
+        |c: &binscape::cluster::Clustering, b: i32| c.labels.iter().filter(|&&l| l == b).count();
+
+    // Merge bins 2 and 3 (selected in the table, the second with Shift).
+    h.get_by_label("bin_2").click();
+    h.step();
+    h.state_mut().select_bin(2, true);
+    h.step();
+    h.get_by_label("Merge").click();
+    h.step();
+    let merged = labels_of(&h);
+    assert_eq!(merged.n_clusters, k - 1);
+    assert_eq!(size(&merged, 1), size(&original, 1) + size(&original, 2));
+
+    // Split bin 1 with a lasso around the left half of its reads (key L picks the lasso).
+    key(&mut h, egui::Key::Escape, egui::Modifiers::NONE);
+    key(&mut h, egui::Key::L, egui::Modifiers::NONE);
+    assert_eq!(h.state().scatter.tool, binscape::gui::scatter::Tool::Lasso);
+    for _ in 0..3 {
+        h.step();
+    }
+    let (frame, view) = h.state().scatter.last_view().unwrap();
+    let xy = h.state().map.as_ref().unwrap().xy.clone();
+    let bin0: Vec<usize> = (0..merged.labels.len())
+        .filter(|&i| merged.labels[i] == 0)
+        .collect();
+    let mut xs: Vec<f32> = bin0.iter().map(|&i| xy[2 * i]).collect();
+    xs.sort_by(f32::total_cmp);
+    let mid = xs[xs.len() / 2] as f64;
+    let (y0, y1) = bin0.iter().fold((f64::MAX, f64::MIN), |(a, b), &i| {
+        (a.min(xy[2 * i + 1] as f64), b.max(xy[2 * i + 1] as f64))
+    });
+    let x0 = xs[0] as f64 - 0.5;
+    let screen = |x: f64, y: f64| {
+        egui::pos2(
+            frame.left() + ((x - view[0]) / (view[1] - view[0])) as f32 * frame.width(),
+            frame.bottom() - ((y - view[2]) / (view[3] - view[2])) as f32 * frame.height(),
+        )
+    };
+    let ring = [
+        screen(x0, y0 - 0.5),
+        screen(mid, y0 - 0.5),
+        screen(mid, y1 + 0.5),
+        screen(x0, y1 + 0.5),
+        screen(x0, y0 - 0.4),
+    ];
+    drag_path(&mut h, &ring);
+    let inside: Vec<usize> = (0..xy.len() / 2)
+        .filter(|&i| {
+            let (x, y) = (xy[2 * i] as f64, xy[2 * i + 1] as f64);
+            x > x0 && x < mid && y > y0 - 0.5 && y < y1 + 0.5
+        })
+        .collect();
+    let selected = h.state().selection.reads;
+    assert!(
+        selected > 0 && selected.abs_diff(inside.len()) <= inside.len() / 20 + 2,
+        "the lasso selected {selected} reads, {} lie inside it",
+        inside.len()
+    );
+    h.get_by_label("New bin").click();
+    h.step();
+    let split = labels_of(&h);
+    assert!(
+        split.n_clusters >= merged.n_clusters,
+        "{} bins",
+        split.n_clusters
+    );
+    let new_bin = split.labels[inside[0]];
+    assert_eq!(size(&split, new_bin), selected);
+
+    // Undo both (Ctrl+Z twice), redo one (Ctrl+Shift+Z): the merge is back, the split is not.
+    key(&mut h, egui::Key::Z, egui::Modifiers::COMMAND);
+    assert_eq!(labels_of(&h), merged);
+    key(&mut h, egui::Key::Z, egui::Modifiers::COMMAND);
+    assert_eq!(labels_of(&h), original);
+    key(
+        &mut h,
+        egui::Key::Z,
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+    );
+    assert_eq!(labels_of(&h), merged);
+
+    // Rename the merged bin and export it: the FASTA holds exactly its reads.
+    key(&mut h, egui::Key::Escape, egui::Modifiers::NONE);
+    h.get_by_label("bin_2").click();
+    h.step();
+    h.state_mut()
+        .act(binscape::gui::Action::Edit(binscape::bins::Edit::Rename {
+            bin: 1,
+            name: "Staph".into(),
+        }));
+    h.step();
+    assert_eq!(h.state().map.as_ref().unwrap().cut.name(1), "Staph");
+    assert_eq!(labels_of(&h), merged);
+    let want: Vec<String> = {
+        let a = h.state();
+        let ids = &a.data.as_ref().unwrap().index.ids;
+        (0..ids.len())
+            .filter(|&i| merged.labels[i] == 1)
+            .map(|i| ids[i].clone())
+            .collect()
+    };
+    assert_eq!(h.state().selection.reads, want.len());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("staph.fasta");
+    dialogs.answer(Pick::SaveFasta, out.clone());
+    h.get_by_label("Export selection…").click();
+    wait_for(&mut h, "the export", |a| a.status.starts_with("Wrote"));
+    let got: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix('>'))
+        .map(|h| h.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(got, want);
+    // The table shows the name.
+    assert!(h.query_by_label("Staph").is_some());
+}
+
+#[test]
+fn a_saved_session_reopens_with_the_same_map_bins_and_selection_without_training() {
+    let dialogs = Arc::new(FixedDialogs::default());
+    let mut h = harness(Explorer::with_dialogs(demo_startup(30), dialogs.clone()));
+    wait_for(&mut h, "the demo reads and labels", |a| {
+        a.data.is_some() && a.labels.is_some()
+    });
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the refined bins of the trained map", |a| {
+        a.training.is_none()
+            && a.map
+                .as_ref()
+                .is_some_and(|m| m.is_final() && m.cut.refined.is_some())
+    });
+    // A hand edit and a selection, both to come back.
+    h.state_mut()
+        .act(binscape::gui::Action::Edit(binscape::bins::Edit::Rename {
+            bin: 0,
+            name: "first".into(),
+        }));
+    h.get_by_label("bin_2").click();
+    h.step();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("day1.binscape");
+    dialogs.answer(Pick::SaveSession, path.clone());
+    h.get_by_label("Save session…").click();
+    wait_for(&mut h, "the session file", |a| {
+        a.status.starts_with("Saved")
+    });
+    let (xy, clustering, names, selected, latent, losses) = {
+        let a = h.state();
+        let m = a.map.as_ref().unwrap();
+        (
+            m.xy.clone(),
+            m.cut.clustering.clone(),
+            m.cut.names.clone(),
+            a.selection.rows.clone(),
+            a.latent.as_ref().unwrap().data.clone(),
+            a.loss.total.len(),
+        )
+    };
+    assert!(selected.iter().any(|&s| s));
+
+    // A new app on the session: no training, the same map, bins, names and selection.
+    let startup = Startup {
+        session: Some(path.clone()),
+        ..Startup::default()
+    };
+    let mut h2 = harness(Explorer::with_dialogs(startup, dialogs.clone()));
+    wait_for(&mut h2, "the session's map and its hierarchy", |a| {
+        a.map.as_ref().is_some_and(|m| !m.hierarchy_pending) && a.labels.is_some()
+    });
+    let a = h2.state();
+    assert!(a.training.is_none());
+    let m = a.map.as_ref().unwrap();
+    assert_eq!(m.xy, xy);
+    assert_eq!(m.cut.clustering, clustering);
+    assert_eq!(m.cut.names, names);
+    assert_eq!(m.cut.name(0), "first");
+    assert_eq!(a.selection.rows, selected);
+    assert_eq!(a.latent.as_ref().unwrap().data, latent);
+    assert_eq!(a.loss.total.len(), losses);
+    assert!(m.cut.scores.is_some(), "the session's labels were reopened");
+    // The min cluster size slider works again once the hierarchy is rebuilt.
+    assert!(m.can_recut() && m.hierarchy.n == xy.len() / 2);
+
+    // Headless: `binscape run --session` writes exactly those bins, under their names.
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_binscape"))
+        .args(["run", "--session"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("assignments.tsv")).unwrap();
+    let ids = &a.data.as_ref().unwrap().index.ids;
+    let by_id: HashMap<&str, &str> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(by_id[id.as_str()], m.cut.name(clustering.labels[i]));
+    }
+    assert!(out.join("bins").join("first.fasta").exists());
+}

@@ -3,7 +3,6 @@ use super::{Action, swatch};
 use crate::gui::Explorer;
 use crate::gui::colours::{self, ColourBy};
 use crate::gui::scatter::{ScatterView, Tool};
-use crate::output::bin_name;
 use egui::{Color32, RichText, Ui};
 
 pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &mut Vec<Action>) {
@@ -43,6 +42,18 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
                 }
                 if i.key_pressed(egui::Key::Escape) && app.selection.reads > 0 {
                     out.push(Action::ClearSelection);
+                }
+            });
+            // Undo and redo of bin edits: Ctrl+Shift+Z (or Ctrl+Y) before Ctrl+Z, which
+            // would also match with Shift held.
+            ui.input_mut(|i| {
+                use egui::{Key, Modifiers};
+                if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z)
+                    || i.consume_key(Modifiers::COMMAND, Key::Y)
+                {
+                    out.push(Action::Redo);
+                } else if i.consume_key(Modifiers::COMMAND, Key::Z) {
+                    out.push(Action::Undo);
                 }
             });
         }
@@ -101,7 +112,7 @@ fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
                 .iter()
                 .map(|b| {
                     (
-                        format!("{} ({})", bin_name(b.label), b.reads),
+                        format!("{} ({})", m.cut.name(b.label), b.reads),
                         colours::category(b.label as i64),
                         Some(b.label),
                     )

@@ -221,7 +221,7 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     let hi = (n / 4).max(50);
     let r = ui
         .add_enabled(
-            app.map.as_ref().is_some_and(|m| m.is_final()),
+            app.map.as_ref().is_some_and(|m| m.can_recut()),
             Slider::new(&mut mcs, 2..=hi)
                 .logarithmic(true)
                 .text("Min cluster size"),
@@ -237,7 +237,7 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     let mut ms = s.min_samples_for(n);
     let r = ui
         .add_enabled(
-            app.map.as_ref().is_some_and(|m| m.is_final()),
+            app.map.as_ref().is_some_and(|m| m.can_recut()),
             Slider::new(&mut ms, 1..=100)
                 .logarithmic(true)
                 .text("Min samples"),

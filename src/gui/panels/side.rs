@@ -1,7 +1,7 @@
 //! The right panel: the reads' statistics and GC histogram, the selection, scores and the
 //! bins table.
 use super::{Action, swatch, thousands};
-use crate::bins::BinSummary;
+use crate::bins::{BinSummary, Edit};
 use crate::gui::colours;
 use crate::gui::{Explorer, file_name};
 use crate::output::bin_name;
@@ -60,6 +60,7 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         ui.label("Nothing selected: click a bin below, in the legend or on the map.");
     }
     let Some(m) = &app.map else { return };
+    edit_bins(app, ui, out);
     if let Some(s) = &m.cut.scores {
         ui.label(format!(
             "ARI {:.3}   precision {:.3}   recall {:.3}   F1 {:.3}",
@@ -72,6 +73,108 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         100.0 * m.cut.binned_reads() as f64 / m.cut.clustering.labels.len().max(1) as f64
     ));
     bins_table(app, &m.cut.bins, ui, out);
+}
+
+/// Merge, new bin, move, rename, undo and redo.
+fn edit_bins(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
+    let Some(m) = &app.map else { return };
+    let cut = &m.cut;
+    let whole: Vec<i32> = (0..cut.clustering.n_clusters as i32)
+        .filter(|&b| app.bin_selected(b))
+        .collect();
+    let selected_rows = || -> Vec<u32> {
+        (0..app.selection.rows.len() as u32)
+            .filter(|&i| app.selection.rows[i as usize])
+            .collect()
+    };
+    let editable = m.is_final();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Edit bins:");
+        if ui
+            .add_enabled(editable && whole.len() >= 2, egui::Button::new("Merge"))
+            .on_hover_text("Merge the selected bins into one (select bins with Shift-click)")
+            .on_disabled_hover_text("Select two or more whole bins (Shift-click in the table or legend)")
+            .clicked()
+        {
+            out.push(Action::Edit(Edit::Merge { bins: whole.clone() }));
+        }
+        if ui
+            .add_enabled(editable && app.selection.reads > 0, egui::Button::new("New bin"))
+            .on_hover_text("Make a new bin of the selected reads (draw a lasso around part of a bin to split it)")
+            .clicked()
+        {
+            out.push(Action::Edit(Edit::NewBin { rows: selected_rows() }));
+        }
+        // The target of "Move to", kept in egui's memory (a panel does not change the app).
+        let id = egui::Id::unique("binscape move target");
+        let mut to: i32 = ui.data(|d| d.get_temp(id)).unwrap_or(0);
+        if to >= cut.clustering.n_clusters as i32 {
+            to = 0;
+        }
+        let before = to;
+        ui.add_enabled_ui(editable && app.selection.reads > 0, |ui| {
+            if ui
+                .button("Move to")
+                .on_hover_text("Move the selected reads to the bin chosen beside")
+                .clicked()
+            {
+                out.push(Action::Edit(Edit::Move { rows: selected_rows(), to }));
+            }
+            egui::ComboBox::from_id_salt("move to")
+                .selected_text(cut.name(to))
+                .width(90.0)
+                .show_ui(ui, |ui| {
+                    for b in (0..cut.clustering.n_clusters as i32).chain([crate::cluster::NOISE]) {
+                        ui.selectable_value(&mut to, b, cut.name(b));
+                    }
+                });
+        });
+        if to != before {
+            ui.data_mut(|d| d.insert_temp(id, to));
+        }
+        ui.separator();
+        let undo = app.history.undo.last().map(|u| u.1.clone());
+        if ui
+            .add_enabled(undo.is_some(), egui::Button::new("Undo"))
+            .on_hover_text(format!("Undo {} (Ctrl+Z)", undo.unwrap_or_default()))
+            .clicked()
+        {
+            out.push(Action::Undo);
+        }
+        let redo = app.history.redo.last().map(|u| u.1.clone());
+        if ui
+            .add_enabled(redo.is_some(), egui::Button::new("Redo"))
+            .on_hover_text(format!("Redo {} (Ctrl+Shift+Z)", redo.unwrap_or_default()))
+            .clicked()
+        {
+            out.push(Action::Redo);
+        }
+    });
+    // Rename: exactly one whole bin selected.
+    if let [b] = whole[..] {
+        ui.horizontal(|ui| {
+            let id = egui::Id::unique(("binscape rename", b, m.generation));
+            let mut name: String = ui.data(|d| d.get_temp(id)).unwrap_or_else(|| cut.name(b));
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut name)
+                    .desired_width(140.0)
+                    .hint_text("bin name"),
+            );
+            ui.data_mut(|d| d.insert_temp(id, name.clone()));
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui
+                .add_enabled(editable, egui::Button::new("Rename"))
+                .on_hover_text(
+                    "Give the selected bin a name (used in the table, the legend and the exports)",
+                )
+                .clicked()
+                || enter)
+                && name.trim() != cut.name(b)
+            {
+                out.push(Action::Edit(Edit::Rename { bin: b, name }));
+            }
+        });
+    }
 }
 
 /// A column of the bins table, to sort by.
@@ -227,7 +330,10 @@ fn bins_table(app: &Explorer, bins: &[BinSummary], ui: &mut Ui, out: &mut Vec<Ac
                                         if ui
                                             .selectable_label(
                                                 app.bin_selected(b.label),
-                                                RichText::new(bin_name(b.label)),
+                                                RichText::new(app.map.as_ref().map_or_else(
+                                                    || bin_name(b.label),
+                                                    |m| m.cut.name(b.label),
+                                                )),
                                             )
                                             .on_hover_text("Click to select, Shift-click to add")
                                             .clicked()

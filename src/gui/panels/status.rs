@@ -1,7 +1,6 @@
 //! The errors bar (each with Dismiss) and the status line (last action, hovered read).
 use super::Action;
 use crate::gui::Explorer;
-use crate::output::bin_name;
 use egui::{Color32, Ui};
 
 pub(super) fn errors(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
@@ -29,7 +28,7 @@ fn hover_text(app: &Explorer, d: &crate::gui::Dataset, i: usize) -> String {
     let bin = app
         .map
         .as_ref()
-        .map(|m| bin_name(m.cut.clustering.labels[i]))
+        .map(|m| m.cut.name(m.cut.clustering.labels[i]))
         .unwrap_or_default();
     let label = app
         .labels

@@ -28,6 +28,21 @@ pub(super) fn toolbar(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         {
             out.push(Action::OpenDemo);
         }
+        if ui
+            .button("Open session…")
+            .on_hover_text("Reopen a saved session: map, bins, edits and selection, without training")
+            .clicked()
+        {
+            out.push(Action::Pick(Pick::OpenSession));
+        }
+        let can_save = app.map.as_ref().is_some_and(|m| m.is_final());
+        if ui
+            .add_enabled(can_save, egui::Button::new("Save session…"))
+            .on_hover_text("Save the map, the bins with your edits and names, the selection and the loss curves to one .binscape file")
+            .clicked()
+        {
+            out.push(Action::Pick(Pick::SaveSession));
+        }
         ui.separator();
         let can_export = app.selection.reads > 0 && !app.jobs.is_running(JobKind::Export);
         if ui
