@@ -360,7 +360,17 @@ pub fn run(
         seconds.push((Stage::Refine, t.elapsed().as_secs_f64()));
     }
     let mut graph = None;
-    if s.graph {
+    let mut warnings = warnings;
+    let graph_sampling = crate::graph::sampling_for(index.total_bases());
+    if s.graph && graph_sampling < crate::graph::MIN_SAMPLING {
+        let w = format!(
+            "the overlap graph was skipped: at {:.1} Gbp of reads only {:.1} % of the minimizers fit in its index, too few to find overlaps (it runs up to ~2.4 Gbp)",
+            index.total_bases() as f64 / 1e9,
+            graph_sampling * 100.0
+        );
+        on_event(RunEvent::Warning(&w));
+        warnings.push(w);
+    } else if s.graph {
         let t = Instant::now();
         let o = crate::graph::overlaps(&index, progress)?;
         let (voted, report) = crate::graph::correct(&cut.clustering.labels, &o);
@@ -382,7 +392,6 @@ pub fn run(
         seconds.push((Stage::Graph, t.elapsed().as_secs_f64()));
         graph = Some((report, agreement));
     }
-    let mut warnings = warnings;
     if cut.clustering.n_clusters == 0 {
         let w = format!(
             "no bins: HDBSCAN found no group of at least {mcs} reads among the {n}; try a smaller --min-cluster-size"

@@ -36,6 +36,8 @@ pub struct Explorer {
     /// The last finished action, for the status line.
     pub status: String,
     pub hovered: Option<usize>,
+    /// Details of the one bin selected (None: no single whole bin selected).
+    pub bin_details: Option<super::state::BinDetails>,
     /// Hand edits of the bins, for undo and redo.
     pub history: EditHistory,
     /// The loss plot's y axis: log10 (the default: RL and KLD differ by orders of magnitude).
@@ -80,6 +82,7 @@ impl Explorer {
             errors: Vec::new(),
             status: "Open a FASTQ/FASTA file of reads to start.".into(),
             hovered: None,
+            bin_details: None,
             history: EditHistory::default(),
             loss_log_scale: true,
             bin_sort: (super::panels::BinColumn::Bin, false),

@@ -17,7 +17,7 @@ mod state;
 pub use actions::Action;
 pub use app::Explorer;
 pub use selection::Selection;
-pub use state::{Dataset, EditHistory, LossLog, MapView, Startup, Training};
+pub use state::{BinDetails, Dataset, EditHistory, LossLog, MapView, Startup, Training};
 
 fn file_name(p: &std::path::Path) -> String {
     p.file_name()

@@ -53,6 +53,37 @@ impl Explorer {
         self.refresh_colours();
     }
 
+    /// The one bin wholly selected, if exactly one is (and nothing else).
+    pub fn single_selected_bin(&self) -> Option<i32> {
+        let m = self.map.as_ref()?;
+        let bins: Vec<i32> = (0..m.cut.clustering.n_clusters as i32)
+            .filter(|&b| self.bin_selected(b))
+            .collect();
+        match bins[..] {
+            [b] if m
+                .cut
+                .bins
+                .iter()
+                .any(|s| s.label == b && s.reads == self.selection.reads) =>
+            {
+                Some(b)
+            }
+            _ => None,
+        }
+    }
+
+    fn update_bin_details(&mut self) {
+        self.bin_details = match (self.single_selected_bin(), &self.data, &self.map) {
+            (Some(b), Some(d), Some(m)) => Some(super::state::BinDetails::of(
+                b,
+                &m.cut.clustering.labels,
+                &d.index,
+                self.labels.as_deref(),
+            )),
+            _ => None,
+        };
+    }
+
     /// Whether bin `label` is wholly selected (highlights its table row).
     pub fn bin_selected(&self, label: i32) -> bool {
         self.selection
@@ -86,6 +117,7 @@ impl Explorer {
     pub fn refresh_colours(&mut self) {
         self.colour_version += 1;
         self.recount_whole_bins();
+        self.update_bin_details();
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
             self.colours.clear();
             return;

@@ -130,3 +130,59 @@ impl EditHistory {
         self.redo.clear();
     }
 }
+
+/// What the side panel shows of the one bin selected: its reads' length and GC histograms and,
+/// with labels, its label mix (made when the selection or the bins change, not every frame).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinDetails {
+    pub label: i32,
+    /// Reads per length class: (lower bound in bp, count), classes 2^(i/2) kb wide.
+    pub lengths: Vec<(f64, u32)>,
+    /// Reads per 2.5 % GC class (40 classes).
+    pub gc: Vec<u32>,
+    /// True labels in the bin, most common first: (label, reads).
+    pub label_mix: Vec<(String, usize)>,
+}
+
+impl BinDetails {
+    pub fn of(
+        label: i32,
+        bins: &[i32],
+        index: &crate::reads::ReadIndex,
+        truth: Option<&crate::reads::Labels>,
+    ) -> BinDetails {
+        let mut lengths = vec![0u32; 24];
+        let mut gc = vec![0u32; 40];
+        let mut mix = truth.map_or(Vec::new(), |t| vec![0usize; t.names.len()]);
+        for (i, _) in bins.iter().enumerate().filter(|(_, l)| **l == label) {
+            // Half-octave classes from 250 bp: 250, 354, 500, 707, 1000 …
+            let len = index.lengths[i].max(1) as f64;
+            let c = ((len / 250.0).log2() * 2.0).floor().clamp(0.0, 23.0) as usize;
+            lengths[c] += 1;
+            gc[((index.gc[i] * 40.0) as usize).min(39)] += 1;
+            if let Some(Some(code)) = truth.map(|t| t.codes[i]) {
+                mix[code as usize] += 1;
+            }
+        }
+        let lengths = lengths
+            .into_iter()
+            .enumerate()
+            .map(|(c, n)| (250.0 * 2f64.powf(c as f64 / 2.0), n))
+            .collect();
+        let mut label_mix: Vec<(String, usize)> = truth.map_or(Vec::new(), |t| {
+            t.names
+                .iter()
+                .cloned()
+                .zip(mix)
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        });
+        label_mix.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        BinDetails {
+            label,
+            lengths,
+            gc,
+            label_mix,
+        }
+    }
+}

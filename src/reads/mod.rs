@@ -247,7 +247,7 @@ fn first_word(header: &str) -> &str {
 #[derive(Clone, Copy, Debug)]
 pub struct FeatureOptions {
     pub k: usize,
-    /// Append the 15-mer coverage histogram (a second pass over the file).
+    /// Append the 15-mer coverage histogram (from the same pass: sampled keys kept in memory).
     pub coverage: bool,
     pub skip_invalid: bool,
 }
@@ -310,7 +310,7 @@ fn resolve(path: &Path, progress: &Progress) -> Result<(PathBuf, Option<Arc<temp
 }
 
 /// Streams every read of `path`, computing its k-mer vector and GC in parallel, batch by batch
-/// (and, with `opt.coverage`, its coverage histogram in a second pass).
+/// (and, with `opt.coverage`, its coverage histogram once every read has been counted).
 ///
 /// Errors on unreadable/corrupt input, duplicate ids, reads shorter than k and reads without a
 /// valid k-mer; with `skip_invalid` the last two are left out (listed in `index.skipped`).

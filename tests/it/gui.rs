@@ -566,8 +566,23 @@ fn merge_and_lasso_split_undo_redo_and_export_the_edited_bin() {
         .map(|h| h.split_whitespace().next().unwrap().to_string())
         .collect();
     assert_eq!(got, want);
-    // The table shows the name.
+    // The table shows the name, and the bin's details its reads.
     assert!(h.query_by_label("Staph").is_some());
+    let det = h
+        .state()
+        .bin_details
+        .clone()
+        .expect("details of the one bin selected");
+    assert_eq!(det.label, 1);
+    assert_eq!(
+        det.lengths.iter().map(|c| c.1 as usize).sum::<usize>(),
+        want.len()
+    );
+    assert_eq!(
+        det.gc.iter().map(|&c| c as usize).sum::<usize>(),
+        want.len()
+    );
+    assert!(h.query_by_label_contains("Bin details: Staph").is_some());
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     }
     let Some(m) = &app.map else { return };
     edit_bins(app, ui, out);
+    bin_details(app, ui);
     if let Some(s) = &m.cut.scores {
         ui.label(format!(
             "ARI {:.3}   precision {:.3}   recall {:.3}   F1 {:.3}",
@@ -73,6 +74,92 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         100.0 * m.cut.binned_reads() as f64 / m.cut.clustering.labels.len().max(1) as f64
     ));
     bins_table(app, &m.cut.bins, ui, out);
+}
+
+/// The one bin selected: its numbers, the quality signs, and its length, GC and label mix.
+fn bin_details(app: &Explorer, ui: &mut Ui) {
+    let (Some(det), Some(m)) = (&app.bin_details, &app.map) else {
+        return;
+    };
+    let Some(b) = m.cut.bins.iter().find(|b| b.label == det.label) else {
+        return;
+    };
+    egui::CollapsingHeader::new(format!("Bin details: {}", m.cut.name(b.label)))
+        .default_open(true)
+        .show(ui, |ui| {
+            let dash = || "—".to_string();
+            ui.label(format!(
+                "{} reads, {:.2} Mb, GC {:.1} % ± {:.1}, N50 {} bp",
+                thousands(b.reads as u64),
+                b.bases as f64 / 1e6,
+                b.gc * 100.0,
+                b.gc_sd * 100.0,
+                thousands(b.n50 as u64)
+            ));
+            ui.label(format!(
+                "15-mer coverage {}   membership {:.2}   overlaps inside {}",
+                b.coverage.map_or_else(dash, |c| format!("{c:.1}")),
+                b.membership,
+                b.agreement
+                    .map_or_else(dash, |a| format!("{:.0} %", a * 100.0))
+            ))
+            .on_hover_text(
+                "Coverage: median count of the reads' sampled 15-mers (relative abundance). \
+                 Membership: mean HDBSCAN strength (how deep in their group the reads sit). \
+                 Overlaps inside: share of the reads' overlaps that stay in the bin (binscape run).",
+            );
+            ui.columns(2, |cols| {
+                let bars: Vec<Bar> = det
+                    .lengths
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, n))| *n > 0)
+                    .map(|(i, &(_, n))| Bar::new(i as f64, n as f64).width(0.9))
+                    .collect();
+                let classes = det.lengths.clone();
+                Plot::new(("bin lengths", det.label))
+                    .height(90.0)
+                    .allow_drag(false)
+                    .allow_zoom(false)
+                    .allow_scroll(false)
+                    .allow_boxed_zoom(false)
+                    .show_y(false)
+                    .x_axis_label("read length (kb)")
+                    .x_axis_formatter(move |mark, _| {
+                        let i = mark.value.round();
+                        classes
+                            .get(i as usize)
+                            .filter(|_| (mark.value - i).abs() < 1e-6 && i >= 0.0)
+                            .map_or(String::new(), |c| format!("{:.1}", c.0 / 1000.0))
+                    })
+                    .show(&mut cols[0], |pu| pu.bar_chart(BarChart::new("reads", bars)));
+                let bars: Vec<Bar> = det
+                    .gc
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| Bar::new((i as f64 + 0.5) * 2.5, c as f64).width(2.5))
+                    .collect();
+                Plot::new(("bin gc", det.label))
+                    .height(90.0)
+                    .allow_drag(false)
+                    .allow_zoom(false)
+                    .allow_scroll(false)
+                    .allow_boxed_zoom(false)
+                    .show_y(false)
+                    .x_axis_label("GC %")
+                    .show(&mut cols[1], |pu| pu.bar_chart(BarChart::new("reads", bars)));
+            });
+            if !det.label_mix.is_empty() {
+                let total: usize = det.label_mix.iter().map(|x| x.1).sum();
+                let mix: Vec<String> = det
+                    .label_mix
+                    .iter()
+                    .take(5)
+                    .map(|(l, n)| format!("{l} {:.1} %", 100.0 * *n as f64 / total as f64))
+                    .collect();
+                ui.label(format!("Labels: {}", mix.join(", ")));
+            }
+        });
 }
 
 /// Merge, new bin, move, rename, undo and redo.
