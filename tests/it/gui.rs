@@ -583,6 +583,8 @@ fn merge_and_lasso_split_undo_redo_and_export_the_edited_bin() {
         want.len()
     );
     assert!(h.query_by_label_contains("Bin details: Staph").is_some());
+    // Every new control (edit buttons, move target, rename field, details) has a name.
+    h.check_accessibility();
 }
 
 #[test]

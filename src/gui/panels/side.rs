@@ -207,7 +207,7 @@ fn edit_bins(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             {
                 out.push(Action::Edit(Edit::Move { rows: selected_rows(), to }));
             }
-            egui::ComboBox::from_id_salt("move to")
+            egui::ComboBox::new("move to", "target")
                 .selected_text(cut.name(to))
                 .width(90.0)
                 .show_ui(ui, |ui| {
