@@ -285,10 +285,10 @@ pub struct ScatterView {
     texture: Option<TextureHandle>,
     key: Option<RasterKey>,
     cache: Drawn,
-    /// The map generation and plot size the view was last fitted to, and whether the user has
+    /// The map generation, plot size and layout the view was last fitted to, and whether the user has
     /// panned or zoomed since: until they do, the view refits when the area changes size (the
     /// side panels settle a frame or two after a new map, which left bins off-screen).
-    fitted: Option<(u64, [i32; 2])>,
+    fitted: Option<(u64, [i32; 2], u64)>,
     moved_by_user: bool,
     /// The last frame's plot area on screen and the map bounds it showed (x0, x1, y0, y1).
     last_view: Option<(egui::Rect, [f64; 4])>,
@@ -346,6 +346,7 @@ impl ScatterView {
         grid: &Grid,
         colours: &[Color32],
         generation: u64,
+        layout: u64,
         colour_version: u64,
     ) -> MapInteraction {
         let mut out = MapInteraction::default();
@@ -356,17 +357,19 @@ impl ScatterView {
         let area = [area.x.round() as i32, area.y.round() as i32];
         // The plot's id carries the area it was fitted to: a new id starts from the default
         // (fitted) bounds. Once the user moves the view, the id (and so the view) stays.
-        let fitted_area = match self.fitted {
-            Some((g, _)) if g != generation => {
+        // The same for a new layout of the same map (each map drawn while training): refitted
+        // so no bin grows off-screen, unless the user has moved the view.
+        let (fitted_area, fitted_layout) = match self.fitted {
+            Some((g, _, _)) if g != generation => {
                 self.moved_by_user = false;
-                area
+                (area, layout)
             }
-            Some((_, a)) if self.moved_by_user => a,
-            _ => area,
+            Some((_, a, l)) if self.moved_by_user => (a, l),
+            _ => (area, layout),
         };
-        self.fitted = Some((generation, fitted_area));
+        self.fitted = Some((generation, fitted_area, fitted_layout));
         let fit = fitted_bounds(grid.bounds, area);
-        let plot = Plot::new(("read map", generation, fitted_area))
+        let plot = Plot::new(("read map", generation, fitted_area, fitted_layout))
             .data_aspect(1.0)
             .show_x(false)
             .show_y(false)

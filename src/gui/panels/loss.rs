@@ -41,11 +41,10 @@ pub(super) fn loss_plot(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         .x_axis_label("step")
         .y_axis_label(if log { "loss (log scale)" } else { "loss" })
         .y_axis_formatter(move |m, _| {
-            if log {
-                format!("{:.3}", 10f64.powf(m.value))
-            } else {
-                format!("{:.3}", m.value)
-            }
+            let v = if log { 10f64.powf(m.value) } else { m.value };
+            // Three significant digits, without trailing zeros.
+            let digits = (2 - v.abs().max(1e-12).log10().floor() as i32).clamp(0, 6) as usize;
+            format!("{v:.digits$}")
         })
         .allow_scroll(false)
         .show(ui, |pu| {

@@ -199,23 +199,33 @@ fn edit_bins(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             to = 0;
         }
         let before = to;
-        ui.add_enabled_ui(editable && app.selection.reads > 0, |ui| {
-            if ui
-                .button("Move to")
-                .on_hover_text("Move the selected reads to the bin chosen beside")
-                .clicked()
-            {
-                out.push(Action::Edit(Edit::Move { rows: selected_rows(), to }));
-            }
-            egui::ComboBox::new("move to", "target")
-                .selected_text(cut.name(to))
-                .width(90.0)
-                .show_ui(ui, |ui| {
-                    for b in (0..cut.clustering.n_clusters as i32).chain([crate::cluster::NOISE]) {
-                        ui.selectable_value(&mut to, b, cut.name(b));
-                    }
-                });
-        });
+        // Plain widgets in the wrapped row: an enabled-scope around them started a vertical
+        // layout (a tall combo box with its label stacked letter by letter).
+        if ui
+            .add_enabled(
+                editable && app.selection.reads > 0,
+                egui::Button::new("Move to"),
+            )
+            .on_hover_text("Move the selected reads to the bin chosen beside")
+            .clicked()
+        {
+            out.push(Action::Edit(Edit::Move {
+                rows: selected_rows(),
+                to,
+            }));
+        }
+        egui::ComboBox::new("move to", "")
+            .selected_text(cut.name(to))
+            .width(90.0)
+            .show_ui(ui, |ui| {
+                for b in (0..cut.clustering.n_clusters as i32).chain([crate::cluster::NOISE]) {
+                    ui.selectable_value(&mut to, b, cut.name(b));
+                }
+            })
+            .response
+            .widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Move target")
+            });
         if to != before {
             ui.data_mut(|d| d.insert_temp(id, to));
         }
