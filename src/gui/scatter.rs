@@ -338,15 +338,15 @@ impl ScatterView {
     }
 
     /// Shows the map of `xy` in `colours` (alpha 0 hides a read). `generation` changes with the
-    /// map itself (resets the view) and `colour_version` with the colours (redraws the raster).
+    /// map itself (resets the view), `layout` with a new layout of it (refits unless the user
+    /// moved the view) and `colour_version` with the colours (redraws the raster).
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
         xy: &[f32],
         grid: &Grid,
         colours: &[Color32],
-        generation: u64,
-        layout: u64,
+        (generation, layout): (u64, u64),
         colour_version: u64,
     ) -> MapInteraction {
         let mut out = MapInteraction::default();

@@ -88,8 +88,7 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
         &m.xy,
         &m.grid,
         &app.colours,
-        m.generation,
-        m.preview.unwrap_or(0),
+        (m.generation, m.preview.unwrap_or(0)),
         app.colour_version,
     );
     out.push(Action::Hover(shown.hovered));
