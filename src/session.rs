@@ -203,6 +203,19 @@ impl Session {
             .validate()
             .map_err(|e| bad(format!("the session's settings are invalid: {e}")))?;
         let n = h.fingerprint.reads;
+        // The arrays' size follows from the header: check it against the file before
+        // allocating anything a damaged header asks for.
+        let want = (n as u64)
+            .saturating_mul(h.latent_cols as u64 + 4)
+            .saturating_add(h.selected as u64)
+            .saturating_mul(4);
+        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        let header_len = (MAGIC.len() + 1 + line.len()) as u64;
+        if len.saturating_sub(header_len) < want {
+            return Err(bad(
+                "the session is cut short (its arrays are incomplete)".into()
+            ));
+        }
         let mut words = |count: usize, what: &str| -> Result<Vec<[u8; 4]>> {
             let mut buf = vec![0u8; count * 4];
             r.read_exact(&mut buf)

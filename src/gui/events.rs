@@ -232,7 +232,9 @@ impl Explorer {
                     self.status = cut.describe(self.settings.refine);
                     let before = std::mem::replace(&mut m.cut, cut);
                     // A new cut replaces edited bins: Ctrl+Z brings them back.
-                    if !self.history.undo.is_empty() || !before.names.is_empty() {
+                    let edited = !self.history.undo.is_empty() || !before.names.is_empty();
+                    let rescored = before.clustering.labels == m.cut.clustering.labels;
+                    if edited && !rescored {
                         self.history.push(before, "re-cut the bins".into());
                     }
                     self.refresh_colours();
