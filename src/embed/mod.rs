@@ -164,9 +164,36 @@ const MAX_FIT_ROWS: usize = 50_000;
 /// The `k` nearest neighbours (squared distance, index) of every row of `data`, nearest first:
 /// exact in few dimensions, approximate (principal-axis candidates, exact re-ranking) in many.
 pub fn knn_all(data: &[f32], dim: usize, k: usize) -> Vec<Vec<(f32, u32)>> {
+    knn_all_cancellable(data, dim, k, &mut || true).expect("never cancelled")
+}
+
+/// Rows searched between two calls of `keep_going` (a few seconds of work at most).
+const KNN_CHUNK: usize = 1 << 15;
+
+/// [`knn_all`], asking `keep_going` between chunks of rows: `None` once it says no (a kNN of
+/// 200 000 points takes tens of seconds, and Ctrl-C or Cancel waited for all of it).
+pub fn knn_all_cancellable(
+    data: &[f32],
+    dim: usize,
+    k: usize,
+    keep_going: &mut dyn FnMut() -> bool,
+) -> Option<Vec<Vec<(f32, u32)>>> {
     let n = data.len() / dim.max(1);
+    let mut out: Vec<Vec<(f32, u32)>> = Vec::with_capacity(n);
     if dim <= EXACT_MAX_DIM || n <= k * CANDIDATES {
-        return KdTree::new(data, dim).knn_all(k);
+        let tree = KdTree::new(data, dim);
+        for start in (0..n).step_by(KNN_CHUNK) {
+            if !keep_going() {
+                return None;
+            }
+            let end = (start + KNN_CHUNK).min(n);
+            out.par_extend(
+                (start..end)
+                    .into_par_iter()
+                    .map(|i| tree.knn(&data[i * dim..(i + 1) * dim], k)),
+            );
+        }
+        return Some(out);
     }
     let step = n.div_ceil(MAX_FIT_ROWS);
     let fit: Vec<f32> = data
@@ -178,9 +205,12 @@ pub fn knn_all(data: &[f32], dim: usize, k: usize) -> Vec<Vec<(f32, u32)>> {
     let low = Pca::fit(&fit, dim, SEARCH_DIMS).project(data);
     let tree = KdTree::new(&low, SEARCH_DIMS);
     let m = k * CANDIDATES;
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
+    for start in (0..n).step_by(KNN_CHUNK) {
+        if !keep_going() {
+            return None;
+        }
+        let end = (start + KNN_CHUNK).min(n);
+        out.par_extend((start..end).into_par_iter().map(|i| {
             let q = &data[i * dim..(i + 1) * dim];
             let mut c: Vec<(f32, u32)> = tree
                 .knn(&low[i * SEARCH_DIMS..(i + 1) * SEARCH_DIMS], m)
@@ -190,8 +220,9 @@ pub fn knn_all(data: &[f32], dim: usize, k: usize) -> Vec<Vec<(f32, u32)>> {
             c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             c.truncate(k);
             c
-        })
-        .collect()
+        }));
+    }
+    Some(out)
 }
 
 /// Lays out `data` (n × dim, row-major) in 2-D; returns n × 2. `progress(done, total)` is called
@@ -210,8 +241,6 @@ pub fn umap(
         return Some(vec![0.0, 0.0]);
     }
     let k = p.n_neighbors.clamp(2, n);
-    let knn = knn_all(data, dim, k);
-    let g = fuzzy_graph(&knn, k);
     let n_epochs = if p.n_epochs > 0 {
         p.n_epochs
     } else if n <= 10_000 {
@@ -219,6 +248,8 @@ pub fn umap(
     } else {
         200
     };
+    let knn = knn_all_cancellable(data, dim, k, &mut || progress(0, n_epochs))?;
+    let g = fuzzy_graph(&knn, k);
     let (a, b) = curve::fit_ab(p.spread, p.min_dist);
 
     // Initial layout: the first two principal components, scaled to ±10 like umap-learn's

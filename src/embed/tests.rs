@@ -136,3 +136,22 @@ fn a_sampled_layout_places_every_other_point_with_its_own_blob() {
         assert!(cancelled.is_none() && seen > 100);
     }
 }
+
+#[test]
+fn neighbour_search_stops_when_asked_and_finds_the_same_otherwise() {
+    let (x, _) = blobs(20_000, 4, 6, 9);
+    let mut calls = 0;
+    assert!(
+        knn_all_cancellable(&x, 6, 5, &mut || {
+            calls += 1;
+            calls < 2
+        })
+        .is_none()
+    );
+    assert_eq!(
+        calls, 2,
+        "asked between chunks, and stopped at the first no"
+    );
+    let all = knn_all_cancellable(&x, 6, 5, &mut || true).unwrap();
+    assert_eq!(all, crate::kdtree::KdTree::new(&x, 6).knn_all(5));
+}
