@@ -107,6 +107,18 @@ impl KmerCounts {
         })
     }
 
+    /// A table sized for `bases`, counted from keys already drawn ([`KmerCounts::keys`]), ready
+    /// for histograms (its step set, as [`KmerCounts::settle`] sets it): for input that held
+    /// more bases than its file size suggested.
+    pub fn recount<'a>(bases: u64, keys: impl IntoIterator<Item = &'a [u32]>) -> KmerCounts {
+        let mut c = KmerCounts::new(bases);
+        for k in keys {
+            c.add_keys(&[k]);
+        }
+        c.step = Self::step_of(&c.table);
+        c
+    }
+
     /// The histogram's step: the median count that the occurrences of k-mers seen at least
     /// twice have (what a read's error-free k-mers typically show), over [`COUNTS_PER_STEP`].
     fn step_of(table: &[u8]) -> usize {
@@ -143,13 +155,6 @@ impl KmerCounts {
     /// Every sampled key of `seq`: 32 bits of a second hash of the k-mer, whose top bits are
     /// its slot at any table size up to 2^32.
     pub fn keys(seq: &[u8]) -> Vec<u32> {
-        let mut keys = Vec::new();
-        Self::keys_into(seq, &mut keys);
-        keys
-    }
-
-    /// [`KmerCounts::keys`] into `keys` (cleared first).
-    pub fn keys_into(seq: &[u8], keys: &mut Vec<u32>) {
         thread_local! {
             // One buffer per worker: a fresh one per long read was an mmap and munmap each,
             // and the unmaps' TLB shootdowns stalled the other core.
@@ -165,9 +170,8 @@ impl KmerCounts {
                 codes[n] = code;
                 n += sampled(code) as usize;
             });
-            keys.clear();
-            keys.extend(codes[..n].iter().map(|&c| (mix(c) >> 32) as u32));
-        });
+            codes[..n].iter().map(|&c| (mix(c) >> 32) as u32).collect()
+        })
     }
 
     /// Counts a batch of keys (counters saturate at 255), bucket by bucket in parallel.
@@ -200,29 +204,18 @@ impl KmerCounts {
             });
     }
 
-    /// Counts every sampled 15-mer of `seq`.
-    pub fn add(&mut self, seq: &[u8]) {
+    /// Counts every sampled 15-mer of `seq` (the tests' shorthand).
+    #[cfg(test)]
+    fn add(&mut self, seq: &[u8]) {
         self.add_keys(&[&Self::keys(seq)]);
     }
 
-    /// Writes the read's coverage histogram into `out` (len [`COVERAGE_BINS`]): the fraction of
-    /// its sampled 15-mers seen once, twice, … (in the classes of [`COVERAGE_BINS`]) in the whole
-    /// sample, its own occurrence included.
-    /// Returns the read's coverage estimate: the mean count of its sampled 15-mers seen at
-    /// least twice (0 when none is).
-    pub fn histogram(&self, seq: &[u8], out: &mut [f32]) -> f32 {
-        // Keys first, then the lookups in a loop of their own: with the hashing in between,
-        // one table miss was outstanding at a time and the pass waited on memory 3/4 of the time.
-        thread_local! {
-            static KEYS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        KEYS.with_borrow_mut(|keys| {
-            Self::keys_into(seq, keys);
-            self.histogram_of(keys, out)
-        })
-    }
-
-    /// [`KmerCounts::histogram`] of a read's keys ([`KmerCounts::keys`]).
+    /// Writes the coverage histogram of a read's keys ([`KmerCounts::keys`]) into `out` (len
+    /// [`COVERAGE_BINS`]): the fraction of its sampled 15-mers seen once, twice, … (in the
+    /// classes of [`COVERAGE_BINS`]) in the whole sample, its own occurrence included. Returns
+    /// the read's coverage estimate: the mean count of its sampled 15-mers seen at least twice
+    /// (0 when none is). The keys are drawn beforehand: with the hashing in between, one table
+    /// miss was outstanding at a time and the pass waited on memory 3/4 of the time.
     pub fn histogram_of(&self, keys: &[u32], out: &mut [f32]) -> f32 {
         let mut hist = [0u32; COVERAGE_BINS];
         let (mut solid, mut sum) = (0u32, 0u32);
@@ -266,11 +259,11 @@ mod tests {
             counts.add(r);
         }
         let mut h = vec![0f32; COVERAGE_BINS];
-        let estimate = counts.histogram(&genome[200..800], &mut h);
+        let estimate = counts.histogram_of(&KmerCounts::keys(&genome[200..800]), &mut h);
         assert_eq!(estimate, 3.0);
         // Every 15-mer of 200..800 lies in all three reads.
         assert!(h[2] > 0.9, "{h:?}");
-        assert_eq!(counts.histogram(&other, &mut h), 0.0);
+        assert_eq!(counts.histogram_of(&KmerCounts::keys(&other), &mut h), 0.0);
         assert!(h[0] > 0.9, "{h:?}");
         assert!((h.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
@@ -302,6 +295,18 @@ mod tests {
         assert_eq!(folded.table.len(), small.table.len());
         assert!(folded.table == small.table);
         assert!(small.table.contains(&255));
+        // Counting again from kept keys gives the same table, with the same histogram step.
+        let keys: Vec<Vec<u32>> = reads
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| {
+                std::iter::repeat_n(KmerCounts::keys(r), if i % 10 == 0 { 300 } else { 1 })
+            })
+            .collect();
+        let again = KmerCounts::recount(1 << 27, keys.iter().map(|k| &k[..]));
+        assert!(again.table == folded.table);
+        assert!(folded.step > 1);
+        assert_eq!(again.step, folded.step);
         // A table smaller than the bases call for is not stretched.
         assert_eq!(
             KmerCounts::new(1 << 27).settle(1 << 32).err(),
@@ -319,7 +324,7 @@ mod tests {
         counts.add(&s);
         counts.add(&rc);
         let mut h = vec![0f32; COVERAGE_BINS];
-        counts.histogram(&s, &mut h);
+        counts.histogram_of(&KmerCounts::keys(&s), &mut h);
         assert_eq!(h[1], 1.0, "{h:?}");
     }
 

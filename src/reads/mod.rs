@@ -468,13 +468,7 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
             Ok(c) => c,
             // The input held more bases than its size suggested (a very compressible file):
             // count again into a table of the right size.
-            Err(size) => {
-                let mut c = KmerCounts::new(size);
-                for b in &kept_keys {
-                    c.add_keys(&[&b.keys]);
-                }
-                c
-            }
+            Err(size) => KmerCounts::recount(size, kept_keys.iter().map(|b| &b.keys[..])),
         };
         let (cov, estimate) = coverage_histograms(&kept_keys, n, &c, progress)?;
         index.kmer_coverage = estimate;
