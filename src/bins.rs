@@ -170,6 +170,12 @@ impl Cut {
         }
     }
 
+    /// This cut with names given by hand (per bin; None: `bin_N`).
+    pub fn named(mut self, names: Vec<Option<String>>) -> Cut {
+        self.names = names;
+        self
+    }
+
     /// The bin's name: given by hand, or `bin_N` (`unbinned` for [`crate::cluster::NOISE`]).
     pub fn name(&self, label: i32) -> String {
         usize::try_from(label)
@@ -194,15 +200,14 @@ impl Cut {
     /// The same bins scored against (new) labels: no re-cut, no re-refinement.
     pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
         let c = self.clustering.clone();
-        let mut cut = Cut::of(
+        Cut::of(
             c,
             self.min_cluster_size,
             index,
             labels,
             self.refined.clone(),
-        );
-        cut.names = self.names.clone();
-        cut
+        )
+        .named(self.names.clone())
     }
 
     /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.

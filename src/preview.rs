@@ -108,13 +108,9 @@ pub fn preview(
     for (i, &j) in plan.nearest.iter().enumerate() {
         let j = j as usize;
         // A small fixed offset per read, so stand-ins do not hide the reads beside them.
-        let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let (dx, dy) = (
-            ((h >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2,
-            ((h >> 16 & 0xFF_FFFF) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2,
-        );
-        xy[2 * i] = xy_sample[2 * j] + dx;
-        xy[2 * i + 1] = xy_sample[2 * j + 1] + dy;
+        let d = crate::embed::offset(i, 0.2);
+        xy[2 * i] = xy_sample[2 * j] + d[0];
+        xy[2 * i + 1] = xy_sample[2 * j + 1] + d[1];
         labels[i] = cut.labels[j];
         strength[i] = cut.strength.get(j).copied().unwrap_or(0.0);
     }

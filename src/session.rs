@@ -99,15 +99,14 @@ pub struct Session {
 impl Session {
     /// The session's bins as a cut of `index` (the reads it was made on).
     pub fn cut(&self, index: &ReadIndex, labels: Option<&crate::reads::Labels>) -> Cut {
-        let mut cut = Cut::of(
+        Cut::of(
             self.clustering.clone(),
             self.min_cluster_size,
             index,
             labels,
             self.refined.clone(),
-        );
-        cut.names = self.names.clone();
-        cut
+        )
+        .named(self.names.clone())
     }
 
     /// Whether `index` holds the reads the session was made on; if not, what differs.

@@ -137,15 +137,14 @@ impl Cut {
             n_clusters: kept_names.len(),
             strength: c.strength.clone(),
         };
-        let mut cut = Cut::of(
+        Ok(Cut::of(
             clustering,
             self.min_cluster_size,
             index,
             labels,
             self.refined.clone(),
-        );
-        cut.names = kept_names;
-        Ok(cut)
+        )
+        .named(kept_names))
     }
 }
 

@@ -179,48 +179,43 @@ pub fn knn_all_cancellable(
     keep_going: &mut dyn FnMut() -> bool,
 ) -> Option<Vec<Vec<(f32, u32)>>> {
     let n = data.len() / dim.max(1);
-    let mut out: Vec<Vec<(f32, u32)>> = Vec::with_capacity(n);
-    if dim <= EXACT_MAX_DIM || n <= k * CANDIDATES {
-        let tree = KdTree::new(data, dim);
-        for start in (0..n).step_by(KNN_CHUNK) {
-            if !keep_going() {
-                return None;
-            }
-            let end = (start + KNN_CHUNK).min(n);
-            out.par_extend(
-                (start..end)
-                    .into_par_iter()
-                    .map(|i| tree.knn(&data[i * dim..(i + 1) * dim], k)),
-            );
+    let row = |i: usize| &data[i * dim..(i + 1) * dim];
+    let exact = dim <= EXACT_MAX_DIM || n <= k * CANDIDATES;
+    // Exact: a kd-tree on the data. Approximate: on its leading principal axes, with the
+    // candidates re-ranked by the true distance.
+    let (low, ldim) = if exact {
+        (Vec::new(), dim)
+    } else {
+        let step = n.div_ceil(MAX_FIT_ROWS);
+        let fit: Vec<f32> = data
+            .chunks_exact(dim)
+            .step_by(step)
+            .flatten()
+            .copied()
+            .collect();
+        (Pca::fit(&fit, dim, SEARCH_DIMS).project(data), SEARCH_DIMS)
+    };
+    let tree = KdTree::new(if exact { data } else { &low }, ldim);
+    let search = |i: usize| {
+        if exact {
+            return tree.knn(row(i), k);
         }
-        return Some(out);
-    }
-    let step = n.div_ceil(MAX_FIT_ROWS);
-    let fit: Vec<f32> = data
-        .chunks_exact(dim)
-        .step_by(step)
-        .flatten()
-        .copied()
-        .collect();
-    let low = Pca::fit(&fit, dim, SEARCH_DIMS).project(data);
-    let tree = KdTree::new(&low, SEARCH_DIMS);
-    let m = k * CANDIDATES;
+        let mut c: Vec<(f32, u32)> = tree
+            .knn(&low[i * ldim..(i + 1) * ldim], k * CANDIDATES)
+            .into_iter()
+            .map(|(_, j)| (dist2(row(i), row(j as usize)), j))
+            .collect();
+        c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        c.truncate(k);
+        c
+    };
+    let mut out: Vec<Vec<(f32, u32)>> = Vec::with_capacity(n);
     for start in (0..n).step_by(KNN_CHUNK) {
         if !keep_going() {
             return None;
         }
         let end = (start + KNN_CHUNK).min(n);
-        out.par_extend((start..end).into_par_iter().map(|i| {
-            let q = &data[i * dim..(i + 1) * dim];
-            let mut c: Vec<(f32, u32)> = tree
-                .knn(&low[i * SEARCH_DIMS..(i + 1) * SEARCH_DIMS], m)
-                .into_iter()
-                .map(|(_, j)| (dist2(q, &data[j as usize * dim..(j as usize + 1) * dim]), j))
-                .collect();
-            c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            c.truncate(k);
-            c
-        }));
+        out.par_extend((start..end).into_par_iter().map(search));
     }
     Some(out)
 }
@@ -320,8 +315,16 @@ pub fn umap(
 /// Most points [`umap_sampled`] lays out itself. 200 000 points take about a minute on 2 cores
 /// (kNN, then a single-threaded layout); a million took over ten.
 pub const MAP_ROWS: usize = 200_000;
-/// Nearest laid-out points searched for a placed point (the nearest of them is taken).
-const PLACE_K: usize = 1;
+/// Candidates on principal axes among which a placed point's nearest laid-out point is found.
+const PLACE_CANDIDATES: usize = 8;
+
+/// A small fixed offset for point `i`, each coordinate in ±`size` / 2: points put beside a
+/// stand-in do not hide it or each other.
+pub(crate) fn offset(i: usize, size: f32) -> [f32; 2] {
+    let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let unit = |bits: u64| (bits & 0xFF_FFFF) as f32 / (1u64 << 24) as f32 - 0.5;
+    [unit(h >> 40) * size, unit(h >> 16) * size]
+}
 
 /// [`umap`] of at most `max_rows` points: above that, every ⌈n / max_rows⌉-th point is laid out
 /// and every other point is put beside its nearest laid-out point (found in `data`'s space, on
@@ -357,8 +360,21 @@ pub fn umap_sampled(
         None => (sample.clone(), dim),
     };
     let tree = KdTree::new(&low, ldim);
-    // On principal axes the nearest is found among a few candidates re-ranked exactly.
-    let want = if pca.is_some() { 8 } else { PLACE_K }.min(m);
+    // The nearest laid-out point of a row: on principal axes, the nearest of a few candidates
+    // by the true distance.
+    let nearest = |row: &[f32]| -> usize {
+        let Some(pca) = &pca else {
+            return tree.knn(row, 1).first().map_or(0, |f| f.1 as usize);
+        };
+        let mut q = [0f32; SEARCH_DIMS];
+        pca.project_row(row, &mut q);
+        let laid = |j: u32| &sample[j as usize * dim..(j as usize + 1) * dim];
+        tree.knn(&q, PLACE_CANDIDATES.min(m))
+            .into_iter()
+            .map(|(_, j)| (dist2(row, laid(j)), j))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map_or(0, |c| c.1 as usize)
+    };
     let mut y = vec![0f32; 2 * n];
     const CHUNK: usize = 1 << 16;
     for (c, out) in y.chunks_mut(2 * CHUNK).enumerate() {
@@ -371,33 +387,13 @@ pub fn umap_sampled(
                 xy.copy_from_slice(&ys[2 * (i / step)..2 * (i / step) + 2]);
                 return;
             }
-            let row = &data[i * dim..(i + 1) * dim];
-            let mut q = [0f32; SEARCH_DIMS];
-            let found = match &pca {
-                Some(pca) => {
-                    pca.project_row(row, &mut q);
-                    let mut cand: Vec<(f32, u32)> = tree
-                        .knn(&q, want)
-                        .into_iter()
-                        .map(|(_, j)| {
-                            let s = &sample[j as usize * dim..(j as usize + 1) * dim];
-                            (dist2(row, s), j)
-                        })
-                        .collect();
-                    cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    cand.truncate(PLACE_K);
-                    cand
-                }
-                None => tree.knn(row, want),
-            };
             // Beside its nearest laid-out point, not at a mean of several: a mean puts the reads
             // between two groups into the gap, and those bridges merged five genomes into one
-            // HDBSCAN bin at a million reads. A small fixed offset per point keeps them apart.
-            let j = found.first().map_or(0, |f| f.1 as usize);
-            let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let jitter = |bits: u64| ((bits & 0xFF_FFFF) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
-            xy[0] = ys[2 * j] + jitter(h >> 40);
-            xy[1] = ys[2 * j + 1] + jitter(h >> 16);
+            // HDBSCAN bin at a million reads. A small fixed offset keeps the points apart.
+            let j = nearest(&data[i * dim..(i + 1) * dim]);
+            let d = offset(i, 0.1);
+            xy[0] = ys[2 * j] + d[0];
+            xy[1] = ys[2 * j + 1] + d[1];
         });
     }
     progress(epochs + 1, epochs + 1);

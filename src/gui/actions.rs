@@ -289,24 +289,29 @@ impl Explorer {
     }
 
     pub fn undo(&mut self) {
-        let Some(m) = &mut self.map else { return };
-        let Some((cut, what)) = self.history.undo.pop() else {
-            return;
-        };
-        let now = std::mem::replace(&mut m.cut, cut);
-        self.status = format!("Undone: {what}");
-        self.history.redo.push((now, what));
-        self.refresh_colours();
+        self.step_history(false);
     }
 
     pub fn redo(&mut self) {
+        self.step_history(true);
+    }
+
+    /// Swaps the cut shown with the newest on the undo (or redo) stack; the cut shown goes on
+    /// the other stack.
+    fn step_history(&mut self, redo: bool) {
         let Some(m) = &mut self.map else { return };
-        let Some((cut, what)) = self.history.redo.pop() else {
+        let h = &mut self.history;
+        let (from, to) = if redo {
+            (&mut h.redo, &mut h.undo)
+        } else {
+            (&mut h.undo, &mut h.redo)
+        };
+        let Some((cut, what)) = from.pop() else {
             return;
         };
         let now = std::mem::replace(&mut m.cut, cut);
-        self.status = format!("Redone: {what}");
-        self.history.undo.push((now, what));
+        self.status = format!("{}: {what}", if redo { "Redone" } else { "Undone" });
+        to.push((now, what));
         self.refresh_colours();
     }
 
