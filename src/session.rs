@@ -284,15 +284,7 @@ mod tests {
     use super::*;
 
     fn index(n: usize) -> ReadIndex {
-        ReadIndex {
-            path: "/data/reads.fa".into(),
-            ids: (0..n).map(|i| format!("r{i}")).collect(),
-            lengths: vec![1000; n],
-            gc: vec![0.5; n],
-            offsets: vec![0; n],
-            records: (0..n as u64).collect(),
-            ..Default::default()
-        }
+        ReadIndex::uniform(n)
     }
 
     fn session(n: usize) -> Session {

@@ -153,14 +153,7 @@ mod tests {
     use super::*;
 
     fn index(n: usize) -> ReadIndex {
-        ReadIndex {
-            ids: (0..n).map(|i| format!("r{i}")).collect(),
-            lengths: vec![1000; n],
-            gc: vec![0.5; n],
-            offsets: vec![0; n],
-            records: (0..n as u64).collect(),
-            ..Default::default()
-        }
+        ReadIndex::uniform(n)
     }
 
     fn cut(labels: Vec<i32>, k: usize) -> Cut {

@@ -86,6 +86,22 @@ pub fn n50(lengths: &mut [u32]) -> u32 {
     0
 }
 
+#[cfg(test)]
+impl ReadIndex {
+    /// `n` reads `r0`, `r1`, … of 1 000 bp at GC 0.5, for unit tests.
+    pub(crate) fn uniform(n: usize) -> ReadIndex {
+        ReadIndex {
+            path: "/data/reads.fa".into(),
+            ids: (0..n).map(|i| format!("r{i}")).collect(),
+            lengths: vec![1000; n],
+            gc: vec![0.5; n],
+            offsets: vec![0; n],
+            records: (0..n as u64).collect(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Reads streamed in and their k-mer composition vectors (rows in read order).
 #[derive(Clone, Debug)]
 pub struct LoadedReads {
