@@ -62,6 +62,7 @@ fn synthetic_app(n: usize) -> Explorer {
             scores: None,
             refined: None,
             names: Vec::new(),
+            graph: None,
         },
         generation: 1,
         preview: None,

@@ -132,6 +132,8 @@ pub struct Cut {
     pub refined: Option<Vec<Split>>,
     /// Names given by hand, per bin (None or missing: `bin_N`).
     pub names: Vec<Option<String>>,
+    /// Some: corrected by the overlap graph, with what it changed.
+    pub graph: Option<crate::graph::GraphReport>,
 }
 
 impl Cut {
@@ -167,6 +169,7 @@ impl Cut {
             scores,
             refined,
             names: Vec::new(),
+            graph: None,
         }
     }
 
@@ -208,6 +211,13 @@ impl Cut {
             self.refined.clone(),
         )
         .named(self.names.clone())
+        .with_graph(self.graph.clone())
+    }
+
+    /// This cut marked as corrected by the overlap graph (or not).
+    pub fn with_graph(mut self, graph: Option<crate::graph::GraphReport>) -> Cut {
+        self.graph = graph;
+        self
     }
 
     /// This cut with every bin re-examined on its own (see [`crate::refine`]): the refine job.
@@ -234,6 +244,14 @@ impl Cut {
             "{} bins at min cluster size {}",
             self.clustering.n_clusters, self.min_cluster_size
         );
+        let graph = match &self.graph {
+            Some(g) => format!(
+                "; overlaps moved {} reads and placed {} unbinned",
+                g.moved, g.rescued
+            ),
+            None => String::new(),
+        };
+        let base = format!("{base}{graph}");
         match (&self.refined, refining) {
             (Some(s), _) if s.is_empty() => format!("{base}; refinement split no bin"),
             (Some(s), _) => {

@@ -11,7 +11,7 @@
 use crate::cluster::NOISE;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::reads::{ReadIndex, for_each_sequence};
+use crate::reads::{ReadIndex, rows_pass};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -37,19 +37,45 @@ pub const MIN_SHARED: u32 = 4;
 #[derive(Clone, Debug, Default)]
 pub struct Overlaps {
     pub edges: Vec<(u32, u32, u32)>,
-    /// Fraction of minimizers indexed (1 up to about 120 Mbp of reads).
+    /// Fraction of each indexed read's minimizers indexed (1 up to about 60 Mbp of reads).
     pub sampled: f64,
+    /// Fraction of the reads indexed (1 up to about 350 Mbp of reads).
+    pub reads_indexed: f64,
 }
 
 impl Overlaps {
-    /// Per read: its neighbours and weights.
-    pub fn adjacency(&self, n: usize) -> Vec<Vec<(u32, u32)>> {
-        let mut adj = vec![Vec::new(); n];
-        for &(a, b, w) in &self.edges {
-            adj[a as usize].push((b, w));
-            adj[b as usize].push((a, w));
+    /// Per read: its neighbours and weights, as one array with each read's slice (a million
+    /// reads' tens of millions of links without a vector per read).
+    pub fn adjacency(&self, n: usize) -> Adjacency {
+        let mut starts = vec![0usize; n + 1];
+        for &(a, b, _) in &self.edges {
+            starts[a as usize + 1] += 1;
+            starts[b as usize + 1] += 1;
         }
-        adj
+        for i in 1..=n {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut links = vec![(0u32, 0u32); starts[n]];
+        for &(a, b, w) in &self.edges {
+            links[fill[a as usize]] = (b, w);
+            fill[a as usize] += 1;
+            links[fill[b as usize]] = (a, w);
+            fill[b as usize] += 1;
+        }
+        Adjacency { starts, links }
+    }
+}
+
+/// Each read's overlaps: (other read, weight).
+pub struct Adjacency {
+    starts: Vec<usize>,
+    links: Vec<(u32, u32)>,
+}
+
+impl Adjacency {
+    pub fn of(&self, read: usize) -> &[(u32, u32)] {
+        &self.links[self.starts[read]..self.starts[read + 1]]
     }
 }
 
@@ -64,28 +90,47 @@ fn hash(x: u64) -> u64 {
 }
 
 /// (hash, position, strand) of the canonical (k, w)-minimizers of `seq` whose hash falls in the
-/// kept fraction (`keep_below` of the hash space).
+/// kept fraction (`keep_below` of the hash space), by position.
+///
+/// A k-mer is a minimizer when it is the least (hash, then position) of some window of W
+/// consecutive k-mers of one unbroken run of bases: when the k-mers beside it that it beats
+/// span W − 1 on its left and right together. Only k-mers whose hash is kept need that test
+/// (a few percent at depth), so the k-mers are hashed in one pass and only those looked at
+/// again: 3× faster than a window minimum at every position, which made the overlap pass
+/// the slowest stage at a million reads.
 fn minimizers(seq: &[u8], keep_below: u64) -> Vec<(u64, u32, bool)> {
-    // Ring of the last W k-mers' (hash, pos, strand).
-    let mut ring: Vec<(u64, u32, bool)> = vec![(u64::MAX, 0, false); W];
-    let mut out: Vec<(u64, u32, bool)> = Vec::new();
-    let mut last: Option<(u64, u32)> = None;
-    crate::features::for_each_canonical_kmer(seq, K, |pos, run, code, strand| {
-        let pos = pos as u32;
-        ring[pos as usize % W] = (hash(code), pos, strand);
-        // A full window of k-mers since the last break.
-        if run < K + W - 1 {
-            return;
-        }
-        let m = *ring.iter().min_by_key(|e| (e.0, e.1)).expect("W > 0");
-        if last != Some((m.0, m.1)) {
-            last = Some((m.0, m.1));
-            if m.0 < keep_below {
-                out.push(m);
+    thread_local! {
+        static KMERS: std::cell::RefCell<Vec<(u64, u32, bool)>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    KMERS.with_borrow_mut(|ks| {
+        ks.clear();
+        crate::features::for_each_canonical_kmer(seq, K, |pos, _, code, strand| {
+            ks.push((hash(code), pos as u32, strand));
+        });
+        let mut out = Vec::new();
+        for (i, &(h, p, s)) in ks.iter().enumerate() {
+            if h >= keep_below {
+                continue;
+            }
+            let beats = |j: usize, d: u32| {
+                let (hj, pj, _) = ks[j];
+                // Adjacent positions: the same run (a break skips at least K positions).
+                pj.abs_diff(p) == d && (hj, pj) > (h, p)
+            };
+            let left = (1..W)
+                .take_while(|&d| i >= d && beats(i - d, d as u32))
+                .count();
+            let right = (1..W)
+                .take_while(|&d| i + d < ks.len() && beats(i + d, d as u32))
+                .count();
+            if left + right >= W - 1 {
+                out.push((h, p, s));
             }
         }
-    });
-    out
+        out
+    })
 }
 
 /// Fraction of the minimizers of `bases` bases that fit in the index ([`MAX_ENTRIES`]).
@@ -95,27 +140,165 @@ pub fn sampling_for(bases: u64) -> f64 {
     (MAX_ENTRIES as f64 / expected.max(1) as f64).min(1.0)
 }
 
-/// Below this fraction of minimizers indexed, too few are shared to find overlaps: a million
-/// reads (5 Gbp, 1.2 % indexed) gave 15 000 edges, against 2.4 M at 200 000 reads (5.8 %), and
-/// moved 22 reads in 107 s. Up to ~2.4 Gbp of reads the graph runs; beyond, it is skipped.
-pub const MIN_SAMPLING: f64 = 0.025;
+/// Fewest minimizers indexed (as a fraction of each read's): with fewer, two overlapping reads
+/// share too few to be found (a million reads, 5 Gbp, all indexed at 5.8 % gave 15 000 edges,
+/// against 2.4 M for 200 000 reads at 17 %). Deeper samples index a fraction of the reads at
+/// this rate instead, and every other read looks its overlaps up among them: a read of a 150×
+/// genome still overlaps a dozen indexed reads. On the first 200 000 reads of the benchmark
+/// mix, all reads at 17 % of their minimizers gave ARI 0.917; 29 % of the reads at 54 %, 0.918;
+/// 12 % of the reads at 94 %, 0.913 (and each look-up costs a cache miss: 17 % keeps them to
+/// ~280 for a 5 kb read).
+const MIN_FRACTION: f64 = 0.17;
 
-/// Finds the overlaps between the reads of `index` (one more pass over the reads file).
+/// Share of the hash space below which a minimizer's hash falls for `fraction` of the
+/// minimizers to be kept. Minimizers are window minima, so their hashes lean low: a k-mer of
+/// hash x (uniform in [0, 1]) is a minimizer with probability (1 − x)^(W−1) · (1 + (W−1)x),
+/// whose integral from 0 to t, over its integral to 1 (2 / (W + 1)), is the fraction kept.
+fn hash_share(fraction: f64) -> f64 {
+    let w = W as f64;
+    let kept = |t: f64| {
+        let q = 1.0 - t;
+        let c = (w - 1.0) / (w + 1.0);
+        ((1.0 - c) - (q.powf(w) - c * q.powf(w + 1.0))) * (w + 1.0) / 2.0
+    };
+    let (mut lo, mut hi) = (0.0, 1.0);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if kept(mid) < fraction {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// How much of the sample the overlap index holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plan {
+    /// Fraction of each read's minimizers (the same hash-chosen ones in every read).
+    pub minimizers: f64,
+    /// Fraction of the reads (the others are looked up against them).
+    pub reads: f64,
+}
+
+impl Plan {
+    /// The plan for a sample of `bases` bases: within [`MAX_ENTRIES`].
+    pub fn for_bases(bases: u64) -> Self {
+        let s = sampling_for(bases);
+        if s >= MIN_FRACTION {
+            Plan {
+                minimizers: s,
+                reads: 1.0,
+            }
+        } else {
+            Plan {
+                minimizers: MIN_FRACTION,
+                reads: s / MIN_FRACTION,
+            }
+        }
+    }
+}
+
+/// Whether read `row` is indexed when `share` of the reads are: a hash of the row, so spread
+/// evenly over the file whatever its order of genomes.
+fn indexed(row: usize, share: f64) -> bool {
+    share >= 1.0 || ((hash(row as u64 ^ 0x5EED_F1D5) >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+/// (hash, read, position | strand << 31) of every indexed minimizer: 16 bytes an entry.
+type Entry = (u64, u32, u32);
+
+/// The indexed minimizers sorted by hash, with a directory on the hash's top bits so that a
+/// look-up reads a handful of entries.
+struct MinimizerIndex {
+    entries: Vec<Entry>,
+    starts: Vec<u32>,
+    shift: u32,
+}
+
+impl MinimizerIndex {
+    /// `entries` sorted by hash, every hash below `keep_below`.
+    fn new(entries: Vec<Entry>, keep_below: u64) -> Self {
+        // About four entries per directory slot, over the part of the hash space kept.
+        let bits = (usize::BITS - (entries.len() / 4).max(1).leading_zeros()).clamp(1, 30);
+        let shift = (64 - keep_below.leading_zeros()).saturating_sub(bits);
+        let mut starts = vec![0u32; (1 << bits) + 1];
+        for e in &entries {
+            starts[(e.0 >> shift) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        MinimizerIndex {
+            entries,
+            starts,
+            shift,
+        }
+    }
+
+    /// The directory slot's entries, where minimizer `h`'s would be.
+    fn slot(&self, h: u64) -> (usize, usize) {
+        let slot = (h >> self.shift) as usize;
+        (self.starts[slot] as usize, self.starts[slot + 1] as usize)
+    }
+
+    /// The indexed reads holding minimizer `h`, among the slot's entries.
+    fn find(&self, h: u64, (from, to): (usize, usize)) -> &[Entry] {
+        let r = &self.entries[from..to];
+        let a = r.partition_point(|e| e.0 < h);
+        let b = a + r[a..].partition_point(|e| e.0 == h);
+        &r[a..b]
+    }
+
+    /// The indexed reads holding each of `hashes`. Each look-up is a cache miss or two into
+    /// an index of hundreds of MB: all the slots are read first, then each slot's first entry
+    /// is touched, as loads that do not wait on each other (so the memory system serves many
+    /// at once), and only then searched.
+    fn get_all(&self, hashes: impl Iterator<Item = u64>) -> Vec<&[Entry]> {
+        let hs: Vec<u64> = hashes.collect();
+        let slots: Vec<(usize, usize)> = hs.iter().map(|&h| self.slot(h)).collect();
+        let touched = slots
+            .iter()
+            .filter(|s| s.0 < s.1)
+            .fold(0u64, |a, s| a ^ self.entries[s.0].0);
+        std::hint::black_box(touched);
+        hs.iter()
+            .zip(slots)
+            .map(|(&h, s)| self.find(h, s))
+            .collect()
+    }
+}
+
+/// Finds the overlaps between the reads of `index` (one or two more passes over the reads
+/// file): between indexed reads by sorting their shared minimizers, and from every other read
+/// to the indexed ones by look-up.
 pub fn overlaps(index: &ReadIndex, progress: &Progress) -> Result<Overlaps> {
-    let sampled = sampling_for(index.total_bases());
-    let keep_below = if sampled >= 1.0 {
+    overlaps_with(index, progress, Plan::for_bases(index.total_bases()))
+}
+
+/// [`overlaps`] with the index holding what `plan` says.
+pub fn overlaps_with(index: &ReadIndex, progress: &Progress, plan: Plan) -> Result<Overlaps> {
+    let (sampled, share) = (plan.minimizers, plan.reads);
+    // The share of hash space kept sets the slack at an overlap's ends in `edge`.
+    let hashes = if sampled >= 1.0 {
+        1.0
+    } else {
+        hash_share(sampled)
+    };
+    let keep_below = if hashes >= 1.0 {
         u64::MAX
     } else {
-        (sampled * u64::MAX as f64) as u64
+        (hashes * u64::MAX as f64) as u64
     };
-    // (hash, read, pos, strand) for every kept minimizer.
-    // (hash, read, position | strand << 31): 16 bytes an entry.
-    let mut entries: Vec<(u64, u32, u32)> = Vec::new();
-    for_each_sequence(
+    let is_indexed: Vec<bool> = (0..index.len()).map(|r| indexed(r, share)).collect();
+    let mut entries: Vec<Entry> = Vec::new();
+    rows_pass(
         index,
+        (share < 1.0).then_some(&is_indexed[..]),
         "overlaps: minimizers",
         progress,
-        |seq| minimizers(seq, keep_below),
+        |_, seq| minimizers(seq, keep_below),
         |row, ms| {
             entries.extend(
                 ms.into_iter()
@@ -125,47 +308,90 @@ pub fn overlaps(index: &ReadIndex, progress: &Progress) -> Result<Overlaps> {
     )?;
     progress.start("overlaps: matching reads", 1);
     entries.par_sort_unstable_by_key(|e| (e.0, e.1, e.2));
-    // Candidate hits: every pair of reads sharing a minimizer, with the strand, the offset and
-    // its band.
-    let buckets: Vec<&[(u64, u32, u32)]> = entries.chunk_by(|x, y| x.0 == y.0).collect();
+    let mut edges = indexed_edges(&entries, &index.lengths, hashes);
+    if progress.cancelled() {
+        return Err(crate::Error::Cancelled);
+    }
+    progress.set(1);
+    if share < 1.0 {
+        let others: Vec<bool> = is_indexed.iter().map(|x| !x).collect();
+        let idx = MinimizerIndex::new(entries, keep_below);
+        rows_pass(
+            index,
+            Some(&others),
+            "overlaps: other reads",
+            progress,
+            |row, seq| {
+                let ms = minimizers(seq, keep_below);
+                query(row as u32, &ms, &idx, &index.lengths, hashes)
+            },
+            |_, e| edges.extend(e),
+        )?;
+    }
+    Ok(Overlaps {
+        edges,
+        sampled,
+        reads_indexed: share,
+    })
+}
+
+/// Overlaps among the indexed reads: every pair of reads sharing a minimizer (sorted
+/// `entries`), with the strand, the offset and its band, then the pairs' overlaps.
+fn indexed_edges(entries: &[Entry], lengths: &[u32], hashes: f64) -> Vec<(u32, u32, u32)> {
+    let buckets: Vec<&[Entry]> = entries.chunk_by(|x, y| x.0 == y.0).collect();
     let mut hits: Vec<Hit> = buckets
         .par_iter()
         .filter(|b| b.len() >= 2 && b.len() <= MAX_OCC)
         .flat_map_iter(|b| {
             let step = b.len().div_ceil(MAX_PAIRED);
-            let b: Vec<&(u64, u32, u32)> = b.iter().step_by(step).collect();
+            let b: Vec<&Entry> = b.iter().step_by(step).collect();
             let mut v = Vec::new();
             for (i, x) in b.iter().enumerate() {
                 for y in &b[i + 1..] {
-                    if x.1 == y.1 {
-                        continue;
+                    if x.1 != y.1 {
+                        v.push(Hit::new((x.1, x.2), (y.1, y.2)));
                     }
-                    let same = (x.2 >> 31) == (y.2 >> 31);
-                    let (px, py) = ((x.2 & POS) as i64, (y.2 & POS) as i64);
-                    let off = if same { px - py } else { px + py };
-                    v.push(Hit {
-                        a: x.1,
-                        b: y.1,
-                        pa: px as u32 | (same as u32) << 31,
-                        off: off as i32,
-                    });
                 }
             }
             v
         })
         .collect();
-    drop(entries);
-    if progress.cancelled() {
-        return Err(crate::Error::Cancelled);
-    }
-    hits.par_sort_unstable_by_key(|h| (h.a, h.b, h.same(), h.band(), h.pa));
+    hits.par_sort_unstable_by_key(Hit::key);
     let runs: Vec<&[Hit]> = hits.chunk_by(|x, y| x.a == y.a && x.b == y.b).collect();
-    let edges: Vec<(u32, u32, u32)> = runs
-        .par_iter()
-        .filter_map(|run| edge(run, &index.lengths, sampled))
-        .collect();
-    progress.set(1);
-    Ok(Overlaps { edges, sampled })
+    runs.par_iter()
+        .filter_map(|run| edge(run, lengths, hashes))
+        .collect()
+}
+
+/// Overlaps of read `q` (not indexed; minimizers `ms`) with the indexed reads.
+fn query(
+    q: u32,
+    ms: &[(u64, u32, bool)],
+    idx: &MinimizerIndex,
+    lengths: &[u32],
+    hashes: f64,
+) -> Vec<(u32, u32, u32)> {
+    let mut hits = Vec::new();
+    let found = idx.get_all(ms.iter().map(|m| m.0));
+    for (&(_, p, s), b) in ms.iter().zip(found) {
+        // As among the indexed reads: q makes one more read holding the minimizer.
+        if b.is_empty() || b.len() + 1 > MAX_OCC {
+            continue;
+        }
+        let mine = (q, p | (s as u32) << 31);
+        for e in b.iter().step_by((b.len() + 1).div_ceil(MAX_PAIRED)) {
+            let theirs = (e.1, e.2);
+            hits.push(if q < e.1 {
+                Hit::new(mine, theirs)
+            } else {
+                Hit::new(theirs, mine)
+            });
+        }
+    }
+    hits.sort_unstable_by_key(Hit::key);
+    hits.chunk_by(|x, y| x.a == y.a && x.b == y.b)
+        .filter_map(|run| edge(run, lengths, hashes))
+        .collect()
 }
 
 /// One shared minimizer of reads `a` < `b`: the strands agree or not, the offset between the
@@ -184,6 +410,23 @@ struct Hit {
 const POS: u32 = (1 << 31) - 1;
 
 impl Hit {
+    /// The hit of one minimizer on reads `x` < `y`, each given as (read, position | strand <<
+    /// 31).
+    fn new(x: (u32, u32), y: (u32, u32)) -> Self {
+        let same = (x.1 >> 31) == (y.1 >> 31);
+        let (px, py) = ((x.1 & POS) as i64, (y.1 & POS) as i64);
+        let off = if same { px - py } else { px + py };
+        Hit {
+            a: x.0,
+            b: y.0,
+            pa: px as u32 | (same as u32) << 31,
+            off: off as i32,
+        }
+    }
+    /// Sort order: by pair, then by strand and band as [`edge`] reads them.
+    fn key(&self) -> (u32, u32, bool, i32, u32) {
+        (self.a, self.b, self.same(), self.band(), self.pa)
+    }
     fn same(&self) -> bool {
         self.pa >> 31 == 1
     }
@@ -200,7 +443,12 @@ impl Hit {
 /// overlap that their offset implies. A repeat shared by two genomes (or a mobile element)
 /// gives hits on only a part of that overlap, the flanks differing: the reads do not overlap
 /// end to end, and are not taken to be of one genome.
-fn edge(run: &[Hit], lengths: &[u32], sampled: f64) -> Option<(u32, u32, u32)> {
+fn edge(run: &[Hit], lengths: &[u32], hashes: f64) -> Option<(u32, u32, u32)> {
+    // Most pairs share one or two minimizers by chance or by a short overlap: rejected before
+    // any work (a look-up read meets ~230 other reads, ~10 of them overlaps).
+    if run.len() < MIN_SHARED as usize {
+        return None;
+    }
     let bands: Vec<&[Hit]> = run
         .chunk_by(|x, y| x.same() == y.same() && x.band() == y.band())
         .collect();
@@ -238,7 +486,7 @@ fn edge(run: &[Hit], lengths: &[u32], sampled: f64) -> Option<(u32, u32, u32)> {
     });
     // Shared minimizers come every few hundred bases (fewer when sampled): that much of each
     // end may show none, and a tenth of the overlap for indels.
-    let slack = 0.1 * overlap as f64 + OVERHANG / sampled.max(0.05);
+    let slack = 0.1 * overlap as f64 + OVERHANG / hashes.max(0.05);
     let left = (lo as i64 - start) as f64;
     let right = (end - (hi as i64 + K as i64)) as f64;
     (left <= slack && right <= slack).then_some((h0.a, h0.b, count as u32))
@@ -257,6 +505,8 @@ pub struct GraphReport {
     pub edges: usize,
     /// Fraction of minimizers indexed (1: all).
     pub minimizers_sampled: f64,
+    /// Fraction of the reads indexed (the others are looked up against them).
+    pub reads_indexed: f64,
     /// Reads with at least one overlap.
     pub reads_with_overlaps: usize,
     /// Binned reads moved to another bin by their overlaps' vote.
@@ -272,6 +522,25 @@ const MIN_VOTERS: usize = 2;
 const MAJORITY: f64 = 0.7;
 const ROUNDS: usize = 3;
 
+/// Connected components of the overlap graph: a component id per read.
+pub fn components(n: usize, edges: &[(u32, u32, u32)]) -> Vec<u32> {
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn root(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    for &(a, b, _) in edges {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb) as usize] = ra.min(rb);
+        }
+    }
+    (0..n as u32).map(|x| root(&mut parent, x)).collect()
+}
+
 /// Corrects `labels` (cluster per read, [`NOISE`] unbinned) by the overlaps' vote.
 pub fn correct(labels: &[i32], overlaps: &Overlaps) -> (Vec<i32>, GraphReport) {
     let n = labels.len();
@@ -284,7 +553,7 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps) -> (Vec<i32>, GraphReport) {
                 let mut votes: Vec<(i32, f64)> = Vec::new();
                 let mut voters = 0;
                 let mut total = 0.0;
-                for &(j, w) in &adj[i] {
+                for &(j, w) in adj.of(i) {
                     let l = cur[j as usize];
                     if l < 0 {
                         continue;
@@ -318,11 +587,45 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps) -> (Vec<i32>, GraphReport) {
     let report = GraphReport {
         edges: overlaps.edges.len(),
         minimizers_sampled: overlaps.sampled,
-        reads_with_overlaps: adj.iter().filter(|a| !a.is_empty()).count(),
+        reads_indexed: overlaps.reads_indexed,
+        reads_with_overlaps: (0..n).filter(|&i| !adj.of(i).is_empty()).count(),
         moved,
         rescued,
     };
     (cur, report)
+}
+
+/// The graph as the explorer keeps it beside the map: each read's overlaps (drawn from the
+/// hovered read) and its component (a colour mode).
+pub struct ReadGraph {
+    pub overlaps: Overlaps,
+    pub adjacency: Adjacency,
+    /// Per read: its component's rank by size (0: the largest).
+    pub component: Vec<u32>,
+    /// Reads per component, by rank.
+    pub component_sizes: Vec<usize>,
+}
+
+impl ReadGraph {
+    pub fn new(overlaps: Overlaps, n: usize) -> Self {
+        let root = components(n, &overlaps.edges);
+        let mut size = vec![0usize; n];
+        for &r in &root {
+            size[r as usize] += 1;
+        }
+        let mut roots: Vec<u32> = (0..n as u32).filter(|&r| size[r as usize] > 0).collect();
+        roots.sort_by(|&a, &b| size[b as usize].cmp(&size[a as usize]).then(a.cmp(&b)));
+        let mut rank = vec![0u32; n];
+        for (i, &r) in roots.iter().enumerate() {
+            rank[r as usize] = i as u32;
+        }
+        ReadGraph {
+            adjacency: overlaps.adjacency(n),
+            component: root.iter().map(|&r| rank[r as usize]).collect(),
+            component_sizes: roots.iter().map(|&r| size[r as usize]).collect(),
+            overlaps,
+        }
+    }
 }
 
 /// Per bin: the share of its reads' overlaps (by weight) that stay inside it, a confidence that
@@ -393,6 +696,7 @@ mod tests {
                 (5, 6, 5),
             ],
             sampled: 1.0,
+            reads_indexed: 1.0,
         };
         let (l, r) = correct(&labels, &o);
         assert_eq!(l[2], 0, "the planted mis-assignment is not corrected");
@@ -402,6 +706,49 @@ mod tests {
         assert_eq!((r.moved, r.rescued), (1, 1));
         let a = agreement(&l, 2, &o);
         assert!(a[0] > 0.9, "{a:?}");
+    }
+
+    /// The plain definition: the least k-mer of every full window, each once.
+    fn minimizers_by_windows(seq: &[u8], keep_below: u64) -> Vec<(u64, u32, bool)> {
+        let mut ring: Vec<(u64, u32, bool)> = vec![(u64::MAX, 0, false); W];
+        let mut out: Vec<(u64, u32, bool)> = Vec::new();
+        let mut last: Option<(u64, u32)> = None;
+        crate::features::for_each_canonical_kmer(seq, K, |pos, run, code, strand| {
+            let pos = pos as u32;
+            ring[pos as usize % W] = (hash(code), pos, strand);
+            if run < K + W - 1 {
+                return;
+            }
+            let m = *ring.iter().min_by_key(|e| (e.0, e.1)).unwrap();
+            if last != Some((m.0, m.1)) {
+                last = Some((m.0, m.1));
+                if m.0 < keep_below {
+                    out.push(m);
+                }
+            }
+        });
+        out
+    }
+
+    #[test]
+    fn minimizers_are_the_least_kmer_of_each_window() {
+        for seed in 0..20u64 {
+            // Random bases with runs broken by Ns, and a low-complexity stretch (ties).
+            let seq: Vec<u8> = (0..4000u64)
+                .map(|i| match hash(i ^ seed << 32) % 200 {
+                    0 => b'N',
+                    _ if (1000..1100).contains(&i) => b'A',
+                    x => b"ACGT"[(x % 4) as usize],
+                })
+                .collect();
+            for keep in [u64::MAX, u64::MAX / 3, u64::MAX / 17] {
+                assert_eq!(
+                    minimizers(&seq, keep),
+                    minimizers_by_windows(&seq, keep),
+                    "seed {seed}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -361,36 +361,13 @@ pub fn run(
     }
     let mut graph = None;
     let mut warnings = warnings;
-    let graph_sampling = crate::graph::sampling_for(index.total_bases());
-    if s.graph && graph_sampling < crate::graph::MIN_SAMPLING {
-        let w = format!(
-            "the overlap graph was skipped: at {:.1} Gbp of reads only {:.1} % of the minimizers fit in its index, too few to find overlaps (it runs up to ~2.4 Gbp)",
-            index.total_bases() as f64 / 1e9,
-            graph_sampling * 100.0
-        );
-        on_event(RunEvent::Warning(&w));
-        warnings.push(w);
-    } else if s.graph {
+    if s.graph {
         let t = Instant::now();
         let o = crate::graph::overlaps(&index, progress)?;
-        let (voted, report) = crate::graph::correct(&cut.clustering.labels, &o);
-        let (voted, k) = crate::graph::renumber(&voted);
-        let agreement = crate::graph::agreement(&voted, k, &o);
-        let clustering = Clustering {
-            labels: voted,
-            n_clusters: k,
-            strength: cut.clustering.strength.clone(),
-        };
-        cut = Cut::of(
-            clustering,
-            cut.min_cluster_size,
-            &index,
-            labels.as_ref(),
-            cut.refined.clone(),
-        )
-        .with_agreement(&agreement);
+        let (c, agreement) = graph_corrected(&cut, &o, &index, labels.as_ref());
+        cut = c;
         seconds.push((Stage::Graph, t.elapsed().as_secs_f64()));
-        graph = Some((report, agreement));
+        graph = cut.graph.clone().map(|r| (r, agreement));
     }
     if cut.clustering.n_clusters == 0 {
         let w = format!(
@@ -411,6 +388,34 @@ pub fn run(
         warnings,
         graph,
     })
+}
+
+/// Stage 6: `cut` corrected by the overlap graph `o` ([`crate::graph::correct`]), its bins
+/// summarised with their overlap agreement (also returned, per bin).
+pub fn graph_corrected(
+    cut: &Cut,
+    o: &crate::graph::Overlaps,
+    index: &ReadIndex,
+    labels: Option<&Labels>,
+) -> (Cut, Vec<f64>) {
+    let (voted, report) = crate::graph::correct(&cut.clustering.labels, o);
+    let (voted, k) = crate::graph::renumber(&voted);
+    let agreement = crate::graph::agreement(&voted, k, o);
+    let clustering = Clustering {
+        labels: voted,
+        n_clusters: k,
+        strength: cut.clustering.strength.clone(),
+    };
+    let c = Cut::of(
+        clustering,
+        cut.min_cluster_size,
+        index,
+        labels,
+        cut.refined.clone(),
+    )
+    .with_agreement(&agreement)
+    .with_graph(Some(report));
+    (c, agreement)
 }
 
 /// A saved session's bins (with its hand edits and names) over its reads, as a finished run:

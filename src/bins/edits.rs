@@ -144,7 +144,8 @@ impl Cut {
             labels,
             self.refined.clone(),
         )
-        .named(kept_names))
+        .named(kept_names)
+        .with_graph(self.graph.clone()))
     }
 }
 

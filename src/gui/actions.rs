@@ -465,25 +465,54 @@ impl Explorer {
         );
     }
 
-    /// Refines the current cut on a worker; the plain cut shows meanwhile, so the sliders stay
-    /// quick and the refined bins replace it when ready.
+    /// Refines the current cut and corrects it by the overlap graph on a worker (each as the
+    /// settings ask); the plain cut shows meanwhile, so the sliders stay quick and the final
+    /// bins replace it when ready. The graph is found once per reads and kept.
     pub fn start_refine(&mut self) {
-        if !self.settings.refine {
-            return;
-        }
+        let s = self.settings.clone();
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
             return;
         };
-        if m.cut.refined.is_some() || !m.is_final() {
+        let refine = s.refine && m.cut.refined.is_none();
+        let graph = s.graph && m.cut.graph.is_none();
+        if !m.is_final() || !(refine || graph) {
             return;
         }
         let (cut, index, labels) = (m.cut.clone(), d.index.clone(), self.labels.clone());
-        let s = self.settings.clone();
+        let known = d.graph.clone();
+        let name = if refine {
+            "Refining bins"
+        } else {
+            "Correcting bins by overlaps"
+        };
         self.jobs.spawn(
             JobKind::Refine,
-            "Refining bins",
+            name,
             self.data_generation,
-            move |progress| Outcome::Refined(cut.refine(&index, labels.as_deref(), &s, progress)),
+            move |progress| {
+                Outcome::Refined((|| {
+                    let mut cut = cut;
+                    if refine {
+                        cut = cut.refine(&index, labels.as_deref(), &s, progress)?;
+                    }
+                    let mut found = None;
+                    if graph {
+                        let g = match known {
+                            Some(g) => g,
+                            None => {
+                                let o = crate::graph::overlaps(&index, progress)?;
+                                let g = Arc::new(crate::graph::ReadGraph::new(o, index.len()));
+                                found = Some(g.clone());
+                                g
+                            }
+                        };
+                        cut =
+                            pipeline::graph_corrected(&cut, &g.overlaps, &index, labels.as_deref())
+                                .0;
+                    }
+                    Ok((cut, found))
+                })())
+            },
         );
     }
 

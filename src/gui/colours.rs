@@ -1,4 +1,5 @@
-//! Colours of the reads on the map: by bin, by true label, by GC or by length.
+//! Colours of the reads on the map: by bin, by true label, by GC, by length or by overlap
+//! graph component.
 use egui::Color32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -7,6 +8,8 @@ pub enum ColourBy {
     Truth,
     Gc,
     Length,
+    /// The read's component of the overlap graph (reads joined by chains of overlaps).
+    Component,
 }
 
 /// Unbinned / unlabelled reads.

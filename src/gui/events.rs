@@ -241,7 +241,10 @@ impl Explorer {
                     self.start_refine();
                 }
             }
-            Outcome::Refined(Ok(cut)) => {
+            Outcome::Refined(Ok((cut, graph))) => {
+                if let (Some(g), Some(d)) = (graph, &mut self.data) {
+                    d.graph = Some(g);
+                }
                 if let Some(m) = &mut self.map {
                     self.status = cut.describe(false);
                     m.cut = cut;

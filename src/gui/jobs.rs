@@ -129,8 +129,9 @@ pub enum Outcome {
     Mapped(Result<Mapped>),
     /// A new cut, or a new hierarchy (min samples) and its cut.
     Clustered(Result<(Option<Arc<Hierarchy>>, Cut)>),
-    /// The current cut, refined (a new map or cut supersedes refinements in flight).
-    Refined(Result<Cut>),
+    /// The current cut, refined and/or corrected by the overlap graph (a new map or cut
+    /// supersedes these in flight), with the graph when this job found it.
+    Refined(Result<(Cut, Option<Arc<crate::graph::ReadGraph>>)>),
     Exported(Result<String>),
     /// Which reads the maps during training show (computed once per training).
     Planned(Arc<crate::preview::PreviewPlan>),

@@ -5,7 +5,7 @@
 //! [`POINTS_LIMIT`] visible reads the map is drawn as one texture rasterised here, rebuilt only
 //! when the view, the colours or the size change.
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
-use egui_plot::{Plot, PlotImage, PlotPoint, PlotPoints, Points, Polygon};
+use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points, Polygon};
 
 /// Above this many reads in view the map is a raster, below it real points.
 pub const POINTS_LIMIT: usize = 20_000;
@@ -276,7 +276,21 @@ pub struct MapInteraction {
     pub clicked: Option<(usize, bool)>,
     /// How the map was drawn this frame.
     pub drawn_as_points: bool,
+    /// Overlaps of the hovered read drawn as lines.
+    pub links_drawn: usize,
 }
+
+/// What the map draws: each read's position (`xy`, x and y interleaved, indexed by `grid`)
+/// and colour, and the overlaps to draw from the hovered read.
+pub struct Shown<'a> {
+    pub xy: &'a [f32],
+    pub grid: &'a Grid,
+    pub colours: &'a [Color32],
+    pub links: Option<&'a crate::graph::Adjacency>,
+}
+
+/// Most overlaps drawn from the hovered read (a read of a deep genome has hundreds).
+const LINKS_SHOWN: usize = 200;
 
 /// The map widget's own state across frames.
 pub struct ScatterView {
@@ -337,18 +351,22 @@ impl ScatterView {
         self.last_view
     }
 
-    /// Shows the map of `xy` in `colours` (alpha 0 hides a read). `generation` changes with the
-    /// map itself (resets the view), `layout` with a new layout of it (refits unless the user
-    /// moved the view) and `colour_version` with the colours (redraws the raster).
+    /// Shows the map (`shown.colours`: alpha 0 hides a read). `generation` changes with the map
+    /// itself (resets the view), `layout` with a new layout of it (refits unless the user moved
+    /// the view) and `colour_version` with the colours (redraws the raster).
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        xy: &[f32],
-        grid: &Grid,
-        colours: &[Color32],
+        shown: Shown<'_>,
         (generation, layout): (u64, u64),
         colour_version: u64,
     ) -> MapInteraction {
+        let Shown {
+            xy,
+            grid,
+            colours,
+            links,
+        } = shown;
         let mut out = MapInteraction::default();
         let selecting = self.tool != Tool::Pan;
         let shift = ui.input(|i| i.modifiers.shift);
@@ -466,6 +484,20 @@ impl ScatterView {
                 out.hovered = grid
                     .nearest(xy, [p.x as f32, p.y as f32], r)
                     .map(|i| i as usize);
+                if let (Some(i), Some(adj)) = (out.hovered, links) {
+                    // The hovered read's overlaps: where on the map the reads it shares
+                    // sequence with lie (most in its own bin, if the bin is right).
+                    let at = |j: usize| [xy[2 * j] as f64, xy[2 * j + 1] as f64];
+                    for &(j, _) in adj.of(i).iter().take(LINKS_SHOWN) {
+                        pu.line(
+                            Line::new("", PlotPoints::from(vec![at(i), at(j as usize)]))
+                                .color(Color32::from_rgba_unmultiplied(90, 90, 90, 160))
+                                .width(1.0)
+                                .allow_hover(false),
+                        );
+                        out.links_drawn += 1;
+                    }
+                }
                 if let Some(i) = out.hovered {
                     pu.points(
                         Points::new("", vec![[xy[2 * i] as f64, xy[2 * i + 1] as f64]])

@@ -147,6 +147,14 @@ impl Explorer {
                     .map(|&g| colours::ramp((g - lo) / (hi - lo)))
                     .collect()
             }
+            ColourBy::Component => match &d.graph {
+                Some(g) => g
+                    .component
+                    .iter()
+                    .map(|&c| colours::category(component_category(g, c)))
+                    .collect(),
+                None => vec![colours::GREY; n],
+            },
             ColourBy::Length => {
                 let (lo, hi) = d.log_length_range;
                 d.index
@@ -164,5 +172,21 @@ impl Explorer {
             }
         }
         self.colours = c;
+    }
+}
+
+/// Components coloured: the largest ones, each of at least this share of the reads; the rest
+/// (fragments of genomes too shallow to join up, lone reads) grey.
+pub(crate) const COMPONENTS_SHOWN: usize = 20;
+pub(crate) const COMPONENT_MIN_SHARE: f64 = 0.005;
+
+/// The colour category of component rank `c` (-1: grey).
+pub(crate) fn component_category(g: &crate::graph::ReadGraph, c: u32) -> i64 {
+    let n: usize = g.component_sizes.iter().sum();
+    let big = g.component_sizes[c as usize] as f64 >= COMPONENT_MIN_SHARE * n as f64;
+    if (c as usize) < COMPONENTS_SHOWN && big && g.component_sizes[c as usize] > 1 {
+        c as i64
+    } else {
+        -1
     }
 }

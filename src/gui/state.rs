@@ -37,6 +37,8 @@ pub struct Dataset {
     /// read each time the colours change (every selection click).
     pub gc_range: (f32, f32),
     pub log_length_range: (f32, f32),
+    /// The reads' overlap graph, once a job has found it (it depends on the reads alone).
+    pub graph: Option<Arc<crate::graph::ReadGraph>>,
 }
 
 impl Dataset {
@@ -55,6 +57,7 @@ impl Dataset {
             k,
             coverage,
             gc_hist,
+            graph: None,
         }
     }
 }

@@ -546,7 +546,7 @@ pub fn composition_pass(
         Some(wanted),
         stage,
         progress,
-        |seq| {
+        |_, seq| {
             let mut v = vec![0f32; table.dims()];
             table.composition(seq, &mut v);
             v
@@ -555,26 +555,14 @@ pub fn composition_pass(
     )
 }
 
-/// Another pass over the reads file: `compute(seq)` for every read in parallel batches, handed
-/// to `sink(row, value)` in file order.
-pub fn for_each_sequence<T: Send>(
-    index: &ReadIndex,
-    stage: &str,
-    progress: &Progress,
-    compute: impl Fn(&[u8]) -> T + Sync,
-    sink: impl FnMut(usize, T),
-) -> Result<()> {
-    rows_pass(index, None, stage, progress, compute, sink)
-}
-
-/// Another pass over the reads file: `compute(seq)` for every read (every row, or those where
-/// `wanted[row]`) in parallel batches, handed to `sink(row, value)` in file order.
-fn rows_pass<T: Send>(
+/// Another pass over the reads file: `compute(row, seq)` for every read (every row, or those
+/// where `wanted[row]`) in parallel batches, handed to `sink(row, value)` in file order.
+pub fn rows_pass<T: Send>(
     index: &ReadIndex,
     wanted: Option<&[bool]>,
     stage: &str,
     progress: &Progress,
-    compute: impl Fn(&[u8]) -> T + Sync,
+    compute: impl Fn(usize, &[u8]) -> T + Sync,
     mut sink: impl FnMut(usize, T),
 ) -> Result<()> {
     let total = wanted.map_or(index.len(), |w| w.iter().filter(|&&x| x).count()) as u64;
@@ -585,7 +573,7 @@ fn rows_pass<T: Send>(
     let mut flush = |batch: &mut Vec<(u32, Vec<u8>)>| {
         let rows: Vec<(u32, T)> = batch
             .par_drain(..)
-            .map(|(row, seq)| (row, compute(&seq)))
+            .map(|(row, seq)| (row, compute(row as usize, &seq)))
             .collect();
         for (row, v) in rows {
             sink(row as usize, v);

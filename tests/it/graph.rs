@@ -2,7 +2,7 @@
 //! shared by two genomes does not join them, and the vote fixes planted mis-assignments.
 use crate::common::random_genome;
 use binscape::Progress;
-use binscape::graph::{correct, overlaps};
+use binscape::graph::{Plan, correct, overlaps, overlaps_with};
 use binscape::reads::{FeatureOptions, load_reads};
 use rand::{Rng, SeedableRng};
 
@@ -89,4 +89,57 @@ fn overlaps_fix_planted_mistakes_and_ignore_a_shared_repeat() {
     assert!(wrong(&planted) > 100);
     assert!(wrong(&fixed) <= 5, "{} reads still wrong", wrong(&fixed));
     assert!(report.moved >= 50 && report.rescued >= 40, "{report:?}");
+
+    // As a deep sample is read: only some reads indexed, the others looked up against them.
+    // The overlaps that touch an indexed read are the same ones, none between two others, and
+    // the vote still fixes the planted mistakes.
+    let part = overlaps_with(
+        &index,
+        &p,
+        Plan {
+            minimizers: 1.0,
+            reads: 0.4,
+        },
+    )
+    .unwrap();
+    let pairs = |e: &[(u32, u32, u32)]| {
+        e.iter()
+            .map(|&(a, b, _)| (a, b))
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let (full, some) = (pairs(&o.edges), pairs(&part.edges));
+    let touched: Vec<bool> = (0..truth.len())
+        .map(|r| {
+            part.edges
+                .iter()
+                .any(|&(a, b, _)| a as usize == r || b as usize == r)
+        })
+        .collect();
+    let extra = some.iter().filter(|&e| !full.contains(e)).count();
+    assert!(
+        some.len() * 10 > full.len() * 5 && some.len() < full.len() * 9 / 10,
+        "{} of {} overlaps with 40 % of the reads indexed",
+        some.len(),
+        full.len()
+    );
+    // (Not all: where a minimizer is in more than MAX_PAIRED reads, each path pairs an even
+    // spread of them, and the look-up's spread is of fewer reads.)
+    assert!(
+        extra * 10 <= some.len(),
+        "look-ups found {extra} of {} overlaps that the full index does not",
+        some.len()
+    );
+    let cross = part
+        .edges
+        .iter()
+        .filter(|&&(a, b, _)| truth[a as usize] != truth[b as usize])
+        .count();
+    assert_eq!(cross, 0, "the shared repeat joined the genomes");
+    let touched = touched.iter().filter(|&&t| t).count();
+    assert!(
+        touched > truth.len() * 95 / 100,
+        "{touched} reads with overlaps"
+    );
+    let (fixed, _) = correct(&planted, &part);
+    assert!(wrong(&fixed) <= 20, "{} reads still wrong", wrong(&fixed));
 }

@@ -6,7 +6,7 @@ use binscape::gui::jobs::{Dialogs, JobKind, Pick};
 use binscape::gui::{Explorer, Startup};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -134,10 +134,14 @@ fn load_train_tune_select_and_export_the_demo() {
         let plain = m.hierarchy.cut(mcs);
         let index = &a.data.as_ref().unwrap().index;
         let progress = binscape::Progress::default();
-        let (want, _) = binscape::refine::refine(index, &plain, &a.settings, &progress).unwrap();
+        let (want, splits) =
+            binscape::refine::refine(index, &plain, &a.settings, &progress).unwrap();
+        let want = binscape::bins::Cut::of(want, mcs, index, None, Some(splits));
+        let graph = a.data.as_ref().unwrap().graph.as_ref().unwrap();
+        let (want, _) = binscape::pipeline::graph_corrected(&want, &graph.overlaps, index, None);
         assert_eq!(
-            c.labels, want.labels,
-            "the GUI's bins are the CLI's refined cut"
+            c.labels, want.clustering.labels,
+            "the GUI's bins are the CLI's refined cut, corrected by the overlaps"
         );
         let mut sizes = vec![0usize; c.n_clusters];
         for &l in c.labels.iter().filter(|&&l| l >= 0) {
@@ -294,6 +298,83 @@ fn labels_opened_after_refining_score_the_refined_bins_without_redoing_them() {
     );
     let want = binscape::metrics::score(&cut.clustering.labels, &a.labels.as_ref().unwrap().codes);
     assert_eq!(cut.scores.as_ref().unwrap().ari, want.ari);
+}
+
+#[test]
+fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
+    let mut h = harness(Explorer::with_dialogs(
+        demo_startup(5),
+        Arc::new(FixedDialogs::default()),
+    ));
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    // Before any cut there is no graph to colour by.
+    assert!(
+        h.query_by_role_and_label(Role::RadioButton, "Overlaps")
+            .is_some_and(|n| n.accesskit_node().is_disabled())
+    );
+    h.get_by_label("Map k-mers (no VAE)").click();
+    wait_for(&mut h, "the refined bins corrected by the overlaps", |a| {
+        a.map
+            .as_ref()
+            .is_some_and(|m| m.cut.refined.is_some() && m.cut.graph.is_some())
+    });
+    for _ in 0..3 {
+        h.step();
+    }
+    let (links, xy) = {
+        let a = h.state();
+        let g = a.data.as_ref().unwrap().graph.clone().unwrap();
+        assert!(
+            g.overlaps.edges.len() > 500,
+            "{} overlaps",
+            g.overlaps.edges.len()
+        );
+        assert!(a.status.contains("overlaps moved"), "{}", a.status);
+        // Each bin's share of overlaps that stay inside it is in the table's data.
+        let cut = &a.map.as_ref().unwrap().cut;
+        assert!(
+            cut.bins
+                .iter()
+                .any(|b| b.agreement.is_some_and(|x| x > 0.8))
+        );
+        (g, a.map.as_ref().unwrap().xy.clone())
+    };
+
+    // Hover the read with the most overlaps: the status line counts them.
+    let (frame, view) = h.state().scatter.last_view().unwrap();
+    let i = (0..xy.len() / 2)
+        .max_by_key(|&i| links.adjacency.of(i).len())
+        .unwrap();
+    let pos = egui::pos2(
+        frame.left() + ((xy[2 * i] as f64 - view[0]) / (view[1] - view[0])) as f32 * frame.width(),
+        frame.bottom()
+            - ((xy[2 * i + 1] as f64 - view[2]) / (view[3] - view[2])) as f32 * frame.height(),
+    );
+    h.hover_at(pos);
+    h.step();
+    h.step();
+    let hovered = h
+        .state()
+        .hovered
+        .unwrap_or_else(|| panic!("no read under the pointer at {pos:?} in {frame:?}"));
+    let n = links.adjacency.of(hovered).len();
+    assert!(n > 0, "the hovered read has no overlaps");
+    let text = h
+        .get_by_label_contains("in its bin")
+        .accesskit_node()
+        .value()
+        .unwrap_or_default();
+    assert!(text.contains(&format!("  {n} overlaps")), "{text}");
+
+    // Colour by overlap component: the largest components in colour, unlike the bins'.
+    let by_bin = h.state().colours.clone();
+    h.get_by_role_and_label(Role::RadioButton, "Overlaps")
+        .click();
+    h.step();
+    assert_eq!(h.state().colour_by, ColourBy::Component);
+    assert_ne!(h.state().colours, by_bin);
+    h.get_by_role_and_label(Role::RadioButton, "Bin").click();
+    h.step();
 }
 
 #[test]

@@ -2,7 +2,7 @@
 use super::{Action, swatch};
 use crate::gui::Explorer;
 use crate::gui::colours::{self, ColourBy};
-use crate::gui::scatter::{ScatterView, Tool};
+use crate::gui::scatter::{ScatterView, Shown, Tool};
 use egui::{Color32, RichText, Ui};
 
 pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &mut Vec<Action>) {
@@ -16,6 +16,14 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
         });
         ui.radio_value(&mut c, ColourBy::Gc, "GC");
         ui.radio_value(&mut c, ColourBy::Length, "Length");
+        let graph = app.data.as_ref().is_some_and(|d| d.graph.is_some());
+        ui.add_enabled_ui(graph, |ui| {
+            ui.radio_value(&mut c, ColourBy::Component, "Overlaps")
+                .on_hover_text("Reads joined by chains of overlaps: one genome each")
+                .on_disabled_hover_text(
+                    "Found after the first cut when \"Overlap graph\" is on (left)",
+                );
+        });
         if c != app.colour_by {
             out.push(Action::ColourBy(c));
         }
@@ -83,11 +91,19 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
         out.push(Action::Hover(None));
         return;
     };
+    let links = app
+        .data
+        .as_ref()
+        .and_then(|d| d.graph.as_ref())
+        .map(|g| &g.adjacency);
     let shown = scatter.show(
         ui,
-        &m.xy,
-        &m.grid,
-        &app.colours,
+        Shown {
+            xy: &m.xy,
+            grid: &m.grid,
+            colours: &app.colours,
+            links,
+        },
         (m.generation, m.preview.unwrap_or(0)),
         app.colour_version,
     );
@@ -128,6 +144,26 @@ fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         }),
         ColourBy::Gc => vec![("low GC → high GC".into(), colours::ramp(0.5), None)],
         ColourBy::Length => vec![("short → long (log)".into(), colours::ramp(0.5), None)],
+        ColourBy::Component => {
+            app.data
+                .as_ref()
+                .and_then(|d| d.graph.as_ref())
+                .map_or(Vec::new(), |g| {
+                    let mut v: Vec<(String, Color32, Option<i32>)> = (0..g.component_sizes.len())
+                        .map(|c| (c, crate::gui::selection::component_category(g, c as u32)))
+                        .take_while(|&(_, k)| k >= 0)
+                        .map(|(c, k)| {
+                            (
+                                format!("overlaps {} ({} reads)", c + 1, g.component_sizes[c]),
+                                colours::category(k),
+                                None,
+                            )
+                        })
+                        .collect();
+                    v.push(("smaller groups, lone reads".into(), colours::GREY, None));
+                    v
+                })
+        }
     };
     // Wrapped rows, at most about three lines high: at 40 or more bins the legend scrolls
     // instead of pushing the map down.

@@ -264,6 +264,18 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             Action::Recut
         });
     }
+    let r = ui.checkbox(&mut s.graph, "Overlap graph").on_hover_text(
+        "Find which reads overlap (they come from one genome) and let each read's overlaps \
+             vote on its bin; a group of overlapping reads the map spread over other bins \
+             becomes a bin. Runs after each cut (found once per reads file).",
+    );
+    if r.changed() {
+        then.push(if s.graph {
+            Action::Refine
+        } else {
+            Action::Recut
+        });
+    }
     if s != app.settings {
         out.push(Action::Settings(s));
     }

@@ -35,8 +35,20 @@ fn hover_text(app: &Explorer, d: &crate::gui::Dataset, i: usize) -> String {
         .as_ref()
         .and_then(|l| l.name(i).map(str::to_string))
         .unwrap_or_else(|| "—".into());
+    let overlaps = match (&d.graph, &app.map) {
+        (Some(g), Some(m)) => {
+            let l = &m.cut.clustering.labels;
+            let links = g.adjacency.of(i);
+            let inside = links
+                .iter()
+                .filter(|&&(j, _)| l[j as usize] == l[i])
+                .count();
+            format!("  ·  {} overlaps, {inside} in its bin", links.len())
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}  ·  {} bp  ·  GC {:.1}%  ·  {bin}  ·  label {label}",
+        "{}  ·  {} bp  ·  GC {:.1}%  ·  {bin}  ·  label {label}{overlaps}",
         d.index.ids[i],
         d.index.lengths[i],
         d.index.gc[i] * 100.0
