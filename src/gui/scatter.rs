@@ -491,8 +491,8 @@ impl ScatterView {
                     for &(j, _) in adj.of(i).iter().take(LINKS_SHOWN) {
                         pu.line(
                             Line::new("", PlotPoints::from(vec![at(i), at(j as usize)]))
-                                .color(Color32::from_rgba_unmultiplied(90, 90, 90, 160))
-                                .width(1.0)
+                                .color(ui_strong().gamma_multiply(0.7))
+                                .width(1.2)
                                 .allow_hover(false),
                         );
                         out.links_drawn += 1;
