@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, rows_pass};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Minimizer k-mer length and window: 15 and 5 as minimap2's long-read overlap presets use;
 /// at 90 % identity two overlapping reads share about 7 minimizers per kb.
@@ -500,7 +500,7 @@ const MIN_OVERLAP: i64 = 1000;
 const OVERHANG: f64 = 300.0;
 
 /// What the graph changed, for the report.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct GraphReport {
     pub edges: usize,
     /// Fraction of minimizers indexed (1: all).

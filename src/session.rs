@@ -11,6 +11,7 @@ use crate::bins::Cut;
 use crate::cluster::Clustering;
 use crate::error::{Error, Result};
 use crate::features::Matrix;
+use crate::graph::GraphReport;
 use crate::reads::{ReadIndex, write_atomically};
 use crate::refine::Split;
 use crate::settings::Settings;
@@ -68,6 +69,10 @@ struct Header {
     n_clusters: usize,
     names: Vec<Option<String>>,
     refined: Option<Vec<Split>>,
+    /// What the overlap graph changed, when the bins were corrected by it (absent in sessions
+    /// saved before it was recorded).
+    #[serde(default)]
+    graph: Option<GraphReport>,
     selected: usize,
     curves: Curves,
     /// What the hand edits were, oldest first (for the record; the bins hold their result).
@@ -90,6 +95,8 @@ pub struct Session {
     pub clustering: Clustering,
     pub names: Vec<Option<String>>,
     pub refined: Option<Vec<Split>>,
+    /// Some: the bins were corrected by the overlap graph (so reopening does not redo it).
+    pub graph: Option<GraphReport>,
     /// Selected rows, ascending.
     pub selected: Vec<u32>,
     pub curves: Curves,
@@ -107,6 +114,7 @@ impl Session {
             self.refined.clone(),
         )
         .named(self.names.clone())
+        .with_graph(self.graph.clone())
     }
 
     /// Whether `index` holds the reads the session was made on; if not, what differs.
@@ -149,6 +157,7 @@ impl Session {
             n_clusters: self.clustering.n_clusters,
             names: self.names.clone(),
             refined: self.refined.clone(),
+            graph: self.graph.clone(),
             selected: self.selected.len(),
             curves: self.curves.clone(),
             edits: self.edits.clone(),
@@ -272,6 +281,7 @@ impl Session {
             },
             names: h.names,
             refined: h.refined,
+            graph: h.graph,
             selected,
             curves: h.curves,
             edits: h.edits,
@@ -310,6 +320,11 @@ mod tests {
                 reads: 10,
                 into: vec![6, 4],
             }]),
+            graph: Some(GraphReport {
+                edges: 40,
+                moved: 3,
+                ..GraphReport::default()
+            }),
             selected: vec![1, 4],
             curves: Curves {
                 total: vec![[1.0, 0.5]],

@@ -148,6 +148,7 @@ impl Explorer {
             clustering: m.cut.clustering.clone(),
             names: m.cut.names.clone(),
             refined: m.cut.refined.clone(),
+            graph: m.cut.graph.clone(),
             selected: (0..self.selection.rows.len() as u32)
                 .filter(|&i| self.selection.rows[i as usize])
                 .collect(),

@@ -697,7 +697,7 @@ fn a_saved_session_reopens_with_the_same_map_bins_and_selection_without_training
     wait_for(&mut h, "the session file", |a| {
         a.status.starts_with("Saved")
     });
-    let (xy, clustering, names, selected, latent, losses) = {
+    let (xy, clustering, names, selected, latent, losses, graph) = {
         let a = h.state();
         let m = a.map.as_ref().unwrap();
         (
@@ -707,9 +707,14 @@ fn a_saved_session_reopens_with_the_same_map_bins_and_selection_without_training
             a.selection.rows.clone(),
             a.latent.as_ref().unwrap().data.clone(),
             a.loss.total.len(),
+            m.cut.graph.clone(),
         )
     };
     assert!(selected.iter().any(|&s| s));
+    assert!(
+        graph.is_some(),
+        "the bins were not corrected by the overlaps"
+    );
 
     // A new app on the session: no training, the same map, bins, names and selection.
     let startup = Startup {
@@ -725,6 +730,8 @@ fn a_saved_session_reopens_with_the_same_map_bins_and_selection_without_training
     let m = a.map.as_ref().unwrap();
     assert_eq!(m.xy, xy);
     assert_eq!(m.cut.clustering, clustering);
+    // Marked as corrected by the overlaps: the hand-edited bins are not corrected again.
+    assert_eq!(m.cut.graph, graph);
     assert_eq!(m.cut.names, names);
     assert_eq!(m.cut.name(0), "first");
     assert_eq!(a.selection.rows, selected);
