@@ -148,11 +148,13 @@ impl Explorer {
                     .collect()
             }
             ColourBy::Component => match &d.graph {
-                Some(g) => g
-                    .component
-                    .iter()
-                    .map(|&c| colours::category(component_category(g, c)))
-                    .collect(),
+                Some(g) => {
+                    let shown = shown_components(g) as u32;
+                    g.component
+                        .iter()
+                        .map(|&c| colours::category(if c < shown { c as i64 } else { -1 }))
+                        .collect()
+                }
                 None => vec![colours::GREY; n],
             },
             ColourBy::Length => {
@@ -180,13 +182,12 @@ impl Explorer {
 pub(crate) const COMPONENTS_SHOWN: usize = 20;
 pub(crate) const COMPONENT_MIN_SHARE: f64 = 0.005;
 
-/// The colour category of component rank `c` (-1: grey).
-pub(crate) fn component_category(g: &crate::graph::ReadGraph, c: u32) -> i64 {
-    let n: usize = g.component_sizes.iter().sum();
-    let big = g.component_sizes[c as usize] as f64 >= COMPONENT_MIN_SHARE * n as f64;
-    if (c as usize) < COMPONENTS_SHOWN && big && g.component_sizes[c as usize] > 1 {
-        c as i64
-    } else {
-        -1
-    }
+/// How many components (the largest, by rank) get a colour of their own.
+pub(crate) fn shown_components(g: &crate::graph::ReadGraph) -> usize {
+    let n = g.component.len() as f64;
+    g.component_sizes
+        .iter()
+        .take(COMPONENTS_SHOWN)
+        .take_while(|&&s| s > 1 && s as f64 >= COMPONENT_MIN_SHARE * n)
+        .count()
 }

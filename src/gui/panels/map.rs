@@ -149,13 +149,12 @@ fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
                 .as_ref()
                 .and_then(|d| d.graph.as_ref())
                 .map_or(Vec::new(), |g| {
-                    let mut v: Vec<(String, Color32, Option<i32>)> = (0..g.component_sizes.len())
-                        .map(|c| (c, crate::gui::selection::component_category(g, c as u32)))
-                        .take_while(|&(_, k)| k >= 0)
-                        .map(|(c, k)| {
+                    let mut v: Vec<(String, Color32, Option<i32>)> = (0
+                        ..crate::gui::selection::shown_components(g))
+                        .map(|c| {
                             (
                                 format!("overlaps {} ({} reads)", c + 1, g.component_sizes[c]),
-                                colours::category(k),
+                                colours::category(c as i64),
                                 None,
                             )
                         })
