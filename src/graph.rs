@@ -541,10 +541,10 @@ pub fn components(n: usize, edges: &[(u32, u32, u32)]) -> Vec<u32> {
     (0..n as u32).map(|x| root(&mut parent, x)).collect()
 }
 
-/// Corrects `labels` (cluster per read, [`NOISE`] unbinned) by the overlaps' vote.
-pub fn correct(labels: &[i32], overlaps: &Overlaps) -> (Vec<i32>, GraphReport) {
+/// Corrects `labels` (cluster per read, [`NOISE`] unbinned) by the overlaps' vote
+/// (`adj`: the overlaps' adjacency, kept by the explorer rather than built again per cut).
+pub fn correct(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32>, GraphReport) {
     let n = labels.len();
-    let adj = overlaps.adjacency(n);
     let mut cur = labels.to_vec();
     for _ in 0..ROUNDS {
         let next: Vec<i32> = (0..n)
@@ -698,7 +698,7 @@ mod tests {
             sampled: 1.0,
             reads_indexed: 1.0,
         };
-        let (l, r) = correct(&labels, &o);
+        let (l, r) = correct(&labels, &o, &o.adjacency(labels.len()));
         assert_eq!(l[2], 0, "the planted mis-assignment is not corrected");
         assert_eq!(l[4], 0, "the unbinned read is not rescued");
         assert_eq!(l[5], 0, "a tie must not move a read");

@@ -364,7 +364,7 @@ pub fn run(
     if s.graph {
         let t = Instant::now();
         let o = crate::graph::overlaps(&index, progress)?;
-        let (c, agreement) = graph_corrected(&cut, &o, &index, labels.as_ref());
+        let (c, agreement) = graph_corrected(&cut, &o, &o.adjacency(n), &index, labels.as_ref());
         cut = c;
         seconds.push((Stage::Graph, t.elapsed().as_secs_f64()));
         graph = cut.graph.clone().map(|r| (r, agreement));
@@ -395,10 +395,11 @@ pub fn run(
 pub fn graph_corrected(
     cut: &Cut,
     o: &crate::graph::Overlaps,
+    adj: &crate::graph::Adjacency,
     index: &ReadIndex,
     labels: Option<&Labels>,
 ) -> (Cut, Vec<f64>) {
-    let (voted, report) = crate::graph::correct(&cut.clustering.labels, o);
+    let (voted, report) = crate::graph::correct(&cut.clustering.labels, o, adj);
     let (voted, k) = crate::graph::renumber(&voted);
     let agreement = crate::graph::agreement(&voted, k, o);
     let clustering = Clustering {

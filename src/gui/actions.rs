@@ -507,9 +507,14 @@ impl Explorer {
                                 g
                             }
                         };
-                        cut =
-                            pipeline::graph_corrected(&cut, &g.overlaps, &index, labels.as_deref())
-                                .0;
+                        cut = pipeline::graph_corrected(
+                            &cut,
+                            &g.overlaps,
+                            &g.adjacency,
+                            &index,
+                            labels.as_deref(),
+                        )
+                        .0;
                     }
                     Ok((cut, found))
                 })())
