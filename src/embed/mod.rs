@@ -186,13 +186,7 @@ pub fn knn_all_cancellable(
     let (low, ldim) = if exact {
         (Vec::new(), dim)
     } else {
-        let step = n.div_ceil(MAX_FIT_ROWS);
-        let fit: Vec<f32> = data
-            .chunks_exact(dim)
-            .step_by(step)
-            .flatten()
-            .copied()
-            .collect();
+        let fit = every_nth_row(data, dim, n.div_ceil(MAX_FIT_ROWS));
         (Pca::fit(&fit, dim, SEARCH_DIMS).project(data), SEARCH_DIMS)
     };
     let tree = KdTree::new(if exact { data } else { &low }, ldim);
@@ -318,6 +312,15 @@ pub const MAP_ROWS: usize = 200_000;
 /// Candidates on principal axes among which a placed point's nearest laid-out point is found.
 const PLACE_CANDIDATES: usize = 8;
 
+/// Rows 0, `step`, 2·`step`, … of the row-major `data` (`dim` columns): an even sample.
+fn every_nth_row(data: &[f32], dim: usize, step: usize) -> Vec<f32> {
+    data.chunks_exact(dim)
+        .step_by(step)
+        .flatten()
+        .copied()
+        .collect()
+}
+
 /// A small fixed offset for point `i`, each coordinate in ±`size` / 2: points put beside a
 /// stand-in do not hide it or each other.
 pub(crate) fn offset(i: usize, size: f32) -> [f32; 2] {
@@ -341,12 +344,7 @@ pub fn umap_sampled(
         return umap(data, dim, p, progress);
     }
     let step = n.div_ceil(max_rows);
-    let sample: Vec<f32> = data
-        .chunks_exact(dim)
-        .step_by(step)
-        .flatten()
-        .copied()
-        .collect();
+    let sample = every_nth_row(data, dim, step);
     let m = sample.len() / dim;
     // The layout's epochs count for most of the work; placement reports one more step.
     let mut epochs = 0;

@@ -33,21 +33,9 @@ pub(super) fn side(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             ui.end_row();
         }
     });
-    let bars: Vec<Bar> = d
-        .gc_hist
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| Bar::new((i as f64 + 0.5) * 2.5, c as f64).width(2.5))
-        .collect();
-    Plot::new("gc histogram")
-        .height(110.0)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .show_y(false)
-        .x_axis_label("GC %")
-        .show(ui, |pu| pu.bar_chart(BarChart::new("reads", bars)));
+    histogram("gc histogram", 110.0, "GC %").show(ui, |pu| {
+        pu.bar_chart(BarChart::new("reads", gc_bars(&d.gc_hist)))
+    });
 
     ui.separator();
     if app.selection.reads > 0 {
@@ -117,14 +105,7 @@ fn bin_details(app: &Explorer, ui: &mut Ui) {
                     .map(|(i, &(_, n))| Bar::new(i as f64, n as f64).width(0.9))
                     .collect();
                 let classes = det.lengths.clone();
-                Plot::new(("bin lengths", det.label))
-                    .height(90.0)
-                    .allow_drag(false)
-                    .allow_zoom(false)
-                    .allow_scroll(false)
-                    .allow_boxed_zoom(false)
-                    .show_y(false)
-                    .x_axis_label("read length (kb)")
+                histogram(("bin lengths", det.label), 90.0, "read length (kb)")
                     .x_axis_formatter(move |mark, _| {
                         let i = mark.value.round();
                         classes
@@ -133,21 +114,9 @@ fn bin_details(app: &Explorer, ui: &mut Ui) {
                             .map_or(String::new(), |c| format!("{:.1}", c.0 / 1000.0))
                     })
                     .show(&mut cols[0], |pu| pu.bar_chart(BarChart::new("reads", bars)));
-                let bars: Vec<Bar> = det
-                    .gc
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &c)| Bar::new((i as f64 + 0.5) * 2.5, c as f64).width(2.5))
-                    .collect();
-                Plot::new(("bin gc", det.label))
-                    .height(90.0)
-                    .allow_drag(false)
-                    .allow_zoom(false)
-                    .allow_scroll(false)
-                    .allow_boxed_zoom(false)
-                    .show_y(false)
-                    .x_axis_label("GC %")
-                    .show(&mut cols[1], |pu| pu.bar_chart(BarChart::new("reads", bars)));
+                histogram(("bin gc", det.label), 90.0, "GC %").show(&mut cols[1], |pu| {
+                    pu.bar_chart(BarChart::new("reads", gc_bars(&det.gc)))
+                });
             });
             if !det.label_mix.is_empty() {
                 let total: usize = det.label_mix.iter().map(|x| x.1).sum();
@@ -474,6 +443,27 @@ fn bins_table(app: &Explorer, bins: &[BinSummary], ui: &mut Ui, out: &mut Vec<Ac
                     }
                 });
         });
+}
+
+/// A small fixed histogram (no pan, zoom or y axis) of height `height`.
+fn histogram<'a>(id: impl egui::AsIdSalt, height: f32, x_label: &str) -> Plot<'a> {
+    Plot::new(id)
+        .height(height)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .show_y(false)
+        .x_axis_label(x_label)
+}
+
+/// Bars of reads per 2.5 % GC class.
+fn gc_bars(counts: &[u32]) -> Vec<Bar> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Bar::new((i as f64 + 0.5) * 2.5, c as f64).width(2.5))
+        .collect()
 }
 
 #[cfg(test)]
