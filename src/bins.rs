@@ -28,9 +28,9 @@ pub struct BinSummary {
     /// Mean HDBSCAN membership strength of the reads (0–1): how deep inside their group of the
     /// map they sat (0 for reads that joined later, by refinement's nearest group or the graph).
     pub membership: f64,
-    /// Median of the reads' 15-mer coverage (mean count of their sampled 15-mers seen at least
-    /// twice): a relative abundance estimate, comparable between bins of one run. None without
-    /// the coverage features.
+    /// Median of the reads' 15-mer depth ([`ReadIndex::kmer_depth`], saturating at 255): a
+    /// relative abundance estimate, comparable between bins of one run. None without the
+    /// coverage features.
     pub coverage: Option<f64>,
     /// Share of the overlaps of the bin's reads that stay inside the bin (the overlap graph's
     /// confidence, needs no truth). None where the graph was not computed.
@@ -65,8 +65,8 @@ pub fn summarize(
         m.0 += gc;
         m.1 += gc * gc;
         m.2 += strength.get(i).copied().unwrap_or(0.0) as f64;
-        if let Some(&c) = index.kmer_coverage.get(i) {
-            coverage[g].push(c);
+        if let Some(&c) = index.kmer_depth.get(i) {
+            coverage[g].push(c as f32);
         }
         if let Some(Some(c)) = truth.map(|t| t.codes[i]) {
             counts[g][c as usize] += 1;
@@ -259,7 +259,8 @@ impl Cut {
                     .iter()
                     .map(|x| {
                         let into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
-                        format!("{} reads into {}", x.reads, into.join(" + "))
+                        let how = if x.by_depth { " by 15-mer depth" } else { "" };
+                        format!("{} reads into {}{how}", x.reads, into.join(" + "))
                     })
                     .collect();
                 format!("{base}; refinement split {}", parts.join(", "))

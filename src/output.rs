@@ -56,7 +56,7 @@ pub struct BinRow {
     pub gc_sd: f64,
     /// Mean HDBSCAN membership strength (0–1).
     pub membership: f64,
-    /// Median 15-mer coverage of the reads (relative abundance; null without coverage).
+    /// Median 15-mer depth of the reads (relative abundance; saturates at 255; null without coverage).
     pub coverage: Option<f64>,
     /// Share of the reads' overlaps inside the bin (null without the graph or overlaps).
     pub overlap_agreement: Option<f64>,

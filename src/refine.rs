@@ -7,6 +7,7 @@
 //! and a fresh map of those axes shows the relatives apart. A bin is split only when HDBSCAN,
 //! free to keep it whole (`allow_single_cluster`), finds two or more groups, each at least a
 //! twentieth of the bin; single-genome bins stay whole (dev set: no false split in any run).
+//! Then reads many times deeper in 15-mers than the rest of their bin leave it ([`by_depth`]).
 use crate::cluster::{Clustering, NOISE, build_hierarchy};
 use crate::embed::{Pca, UmapParams, umap_sampled};
 use crate::error::{Error, Result};
@@ -39,6 +40,9 @@ pub struct Split {
     pub reads: usize,
     /// Sizes of the bins it became, largest first.
     pub into: Vec<usize>,
+    /// Split by the reads' 15-mer depth ([`by_depth`]), not by composition.
+    #[serde(default)]
+    pub by_depth: bool,
 }
 
 /// Fewest reads a sub-bin may hold, whatever the min cluster size: a density estimate and a map
@@ -63,8 +67,124 @@ struct Bin {
 }
 
 /// Refines `c` (a cut of the whole-sample map) bin by bin, re-reading the reads from
-/// `index.path`. Bins are renumbered by size, largest first; noise stays noise.
+/// `index.path`. Bins are renumbered by size, largest first; noise stays noise. After the
+/// composition splits, each bin's much deeper reads are split off ([`by_depth`]).
 pub fn refine(
+    index: &ReadIndex,
+    c: &Clustering,
+    s: &Settings,
+    progress: &Progress,
+) -> Result<(Clustering, Vec<Split>)> {
+    let (c, mut splits) = by_composition(index, c, s, progress)?;
+    let min = s.min_cluster_size_for(index.len()).max(MIN_SUB);
+    let (c, more) = by_depth(&c, &index.kmer_depth, min);
+    splits.extend(more);
+    Ok((c, splits))
+}
+
+/// Reads at least this many times deeper than their bin's median read
+/// ([`ReadIndex::kmer_depth`]) leave it together. Benchmark mix, 200 000 reads: lambda's reads
+/// at 115–200, E. coli's at 11–17 (10th–90th percentiles), its repeats' top 1 % above 69.
+const DEPTH_FACTOR: f32 = 4.0;
+
+/// Most depth ratio between a deep group and a bin it joins (lambda's two halves: 181 and 176
+/// at 200 000 reads; the bins of the benchmark's ten genomes lie 14–17 there).
+const SAME_DEPTH: f32 = 1.25;
+
+/// Least depth ratio that a saturated read (255) must still show over its bin's median.
+const SATURATED_RATIO: f32 = 2.5;
+
+/// Each bin's reads at least [`DEPTH_FACTOR`] times deeper than its median read, when they are
+/// at least `min` (and so are the rest) and a twentieth of the bin, become a bin of their own.
+/// (Reads of a genome's own repeats, rRNA operons and insertion elements, are as deep, but
+/// fewer: 1.5 % of E. coli's reads at 200 000 reads.) The target is a phage or plasmid at many
+/// times its host's copy number whose composition put it beside the host. Phage lambda in the
+/// benchmark mix (3 % of the reads, ~20× E. coli's depth) has two halves of different GC that
+/// sit as two islands beside E. coli and K. pneumoniae; each half is under a twentieth of the
+/// bin it joined, too small for a composition split, and at a million reads it had no bin.
+/// Without the coverage features (`depth` empty) nothing is split.
+fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>) {
+    if depth.len() != c.labels.len() {
+        return (c.clone(), Vec::new());
+    }
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); c.n_clusters];
+    for (r, &l) in c.labels.iter().enumerate() {
+        if l >= 0 {
+            groups[l as usize].push(r as u32);
+        }
+    }
+    let median_of = |rows: &[u32]| -> u8 {
+        let mut d: Vec<u8> = rows.iter().map(|&r| depth[r as usize]).collect();
+        let mid = d.len() / 2;
+        d.select_nth_unstable(mid).1.to_owned()
+    };
+    let mut splits = Vec::new();
+    let mut deep = Vec::new();
+    for g in groups.iter_mut().filter(|g| g.len() >= 2 * min) {
+        let median = median_of(g);
+        // Counts saturate at 255 (u8), so a bin over 255 / 4 deep cannot show a read four times
+        // deeper: its saturated reads count as deep while they are still at least 2.5 times its
+        // median (a million reads of the benchmark mix: K. pneumoniae's bin at 64, lambda at 255).
+        let median = median.max(1) as f32;
+        if median * SATURATED_RATIO > 255.0 {
+            continue;
+        }
+        let floor = (DEPTH_FACTOR * median).min(255.0);
+        let (high, low): (Vec<u32>, Vec<u32>) =
+            g.iter().partition(|&&r| depth[r as usize] as f32 >= floor);
+        if high.len() >= min.max(g.len() / SHARE) && low.len() >= min {
+            let mut into = vec![low.len(), high.len()];
+            into.sort_unstable_by(|a, b| b.cmp(a));
+            splits.push(Split {
+                reads: g.len(),
+                into,
+                by_depth: true,
+            });
+            *g = low;
+            deep.push(high);
+        }
+    }
+    if deep.is_empty() {
+        return (c.clone(), splits);
+    }
+    // A deep group joins a bin of the same depth: the other half of a phage whose halves differ
+    // in GC (lambda's two halves, cut out of E. coli's and K. pneumoniae's bins at a million
+    // reads, or one of them a bin already at 200 000).
+    let mut medians: Vec<f32> = groups.iter().map(|g| median_of(g) as f32).collect();
+    for high in deep {
+        let m = median_of(&high) as f32;
+        let same = medians
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.max(m) <= SAME_DEPTH * x.min(m))
+            .min_by(|a, b| (a.1 - m).abs().total_cmp(&(b.1 - m).abs()))
+            .map(|(i, _)| i);
+        match same {
+            Some(i) => groups[i].extend(high),
+            None => {
+                groups.push(high);
+                medians.push(m);
+            }
+        }
+    }
+    for g in &mut groups {
+        g.sort_unstable();
+    }
+    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a.first().cmp(&b.first())));
+    let mut labels = vec![NOISE; c.labels.len()];
+    for (g, rows) in groups.iter().enumerate() {
+        rows.iter().for_each(|&r| labels[r as usize] = g as i32);
+    }
+    let clustering = Clustering {
+        labels,
+        n_clusters: groups.len(),
+        strength: c.strength.clone(),
+    };
+    (clustering, splits)
+}
+
+/// Each bin split by its own 5-mer map (the module's doc), bins renumbered by size.
+fn by_composition(
     index: &ReadIndex,
     c: &Clustering,
     s: &Settings,
@@ -210,6 +330,7 @@ pub fn refine(
         splits.push(Split {
             reads: rows.len(),
             into: sizes,
+            by_depth: false,
         });
         for p in parts {
             groups.push(p.iter().map(|&i| rows[i as usize]).collect());
@@ -294,4 +415,89 @@ fn split_bin(
         parts[g as usize].push(i as u32);
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_bin(n: usize) -> Clustering {
+        Clustering {
+            labels: vec![0; n],
+            n_clusters: 1,
+            strength: vec![1.0; n],
+        }
+    }
+
+    #[test]
+    fn deep_reads_leave_their_bin_when_enough_of_them() {
+        // 400 reads at depth 10–13, 100 at 60: the deep ones become bin 1 (the smaller).
+        let depth: Vec<u8> = (0..500)
+            .map(|i| if i % 5 == 0 { 60 } else { 10 + (i % 4) as u8 })
+            .collect();
+        let (c, splits) = by_depth(&one_bin(500), &depth, 25);
+        assert_eq!(c.n_clusters, 2);
+        assert_eq!(
+            splits,
+            vec![Split {
+                reads: 500,
+                into: vec![400, 100],
+                by_depth: true
+            }]
+        );
+        assert!((0..500).all(|i| c.labels[i] == if i % 5 == 0 { 1 } else { 0 }));
+        // Fewer than the minimum, or under a twentieth of the bin: kept.
+        assert_eq!(by_depth(&one_bin(500), &depth, 101).0.n_clusters, 1);
+        let few: Vec<u8> = (0..2000).map(|i| if i < 90 { 60 } else { 12 }).collect();
+        assert_eq!(by_depth(&one_bin(2000), &few, 25).0.n_clusters, 1);
+        // Three times deeper is not enough; no depths (no coverage features): nothing to do.
+        let three: Vec<u8> = (0..500).map(|i| if i % 5 == 0 { 36 } else { 12 }).collect();
+        assert_eq!(by_depth(&one_bin(500), &three, 25).0.n_clusters, 1);
+        assert_eq!(by_depth(&one_bin(500), &[], 25).0.n_clusters, 1);
+    }
+
+    #[test]
+    fn deep_groups_of_one_depth_become_one_bin() {
+        // Bins 0 and 1 (300 reads each at depth 12 and 20) each hold 60 reads at 100; bin 2
+        // (200 reads) is at 90, within a quarter of them. All the deep reads end in bin 2's.
+        let mut labels = Vec::new();
+        let mut depth = Vec::new();
+        for (b, base, n) in [(0, 12u8, 300), (1, 20, 300), (2, 90, 200)] {
+            for i in 0..n {
+                labels.push(b);
+                depth.push(if b < 2 && i % 5 == 0 { 100 } else { base });
+            }
+        }
+        let n = labels.len();
+        let c = Clustering {
+            labels,
+            n_clusters: 3,
+            strength: vec![1.0; n],
+        };
+        let (out, splits) = by_depth(&c, &depth, 25);
+        assert_eq!(splits.len(), 2);
+        assert_eq!(out.n_clusters, 3);
+        let deep_bin = out.labels[600];
+        assert!(
+            (0..n)
+                .filter(|&i| depth[i] >= 90)
+                .all(|i| out.labels[i] == deep_bin)
+        );
+        assert_eq!(out.labels.iter().filter(|&&l| l == deep_bin).count(), 320);
+        // Bins numbered by size: the deep bin (320) first.
+        assert_eq!(deep_bin, 0);
+    }
+
+    #[test]
+    fn saturated_reads_count_as_deep_only_over_a_shallow_enough_bin() {
+        // Median 64: 255 is under four times it, but the reads are saturated and 4× ≥ 2.5×.
+        let at = |median: u8| -> Vec<u8> {
+            (0..500)
+                .map(|i| if i % 5 == 0 { 255 } else { median })
+                .collect()
+        };
+        assert_eq!(by_depth(&one_bin(500), &at(64), 25).0.n_clusters, 2);
+        // Median 110: 255 may be only 2.3 times deeper.
+        assert_eq!(by_depth(&one_bin(500), &at(110), 25).0.n_clusters, 1);
+    }
 }

@@ -319,6 +319,7 @@ mod tests {
             refined: Some(vec![Split {
                 reads: 10,
                 into: vec![6, 4],
+                by_depth: true,
             }]),
             graph: Some(GraphReport {
                 edges: 40,

@@ -24,9 +24,11 @@ pub struct ReadIndex {
     pub lengths: Vec<u32>,
     /// GC fraction (0..1) of the ACGT bases.
     pub gc: Vec<f32>,
-    /// Per read, the mean count of its sampled 15-mers seen at least twice in the sample (a
-    /// coverage estimate); empty without the coverage features.
-    pub kmer_coverage: Vec<f32>,
+    /// Per read, the 90th percentile of its sampled 15-mers' counts in the sample (saturating
+    /// at 255): the depth of its error-free 15-mers, a coverage estimate (and what tells a phage
+    /// or plasmid many times deeper than its bin from the bin's genome); empty without the
+    /// coverage features.
+    pub kmer_depth: Vec<u8>,
     /// Byte offset of the record in the (decompressed) stream.
     pub offsets: Vec<u64>,
     /// 0-based record number in the file (differs from the row when reads were skipped).
@@ -486,8 +488,8 @@ pub fn load_reads(path: &Path, opt: FeatureOptions, progress: &Progress) -> Resu
             // count again into a table of the right size.
             Err(size) => KmerCounts::recount(size, kept_keys.iter().map(|b| &b.keys[..])),
         };
-        let (cov, estimate) = coverage_histograms(&kept_keys, n, &c, progress)?;
-        index.kmer_coverage = estimate;
+        let (cov, depth) = coverage_histograms(&kept_keys, n, &c, progress)?;
+        index.kmer_depth = depth;
         features = features.hstack(&cov);
     }
     Ok(LoadedReads { index, features })
@@ -500,16 +502,16 @@ struct KeyBlock {
     ends: Vec<usize>,
 }
 
-/// Every read's coverage histogram and estimate against the finished counts.
+/// Every read's coverage histogram and depth against the finished counts.
 fn coverage_histograms(
     blocks: &[KeyBlock],
     n: usize,
     counts: &KmerCounts,
     progress: &Progress,
-) -> Result<(Matrix, Vec<f32>)> {
+) -> Result<(Matrix, Vec<u8>)> {
     progress.start("k-mer coverage histograms", n.max(1) as u64);
     let mut out = vec![0f32; n * COVERAGE_BINS];
-    let mut estimate = vec![0f32; n];
+    let mut depth = vec![0u8; n];
     let mut row = 0;
     for b in blocks {
         if progress.cancelled() {
@@ -518,16 +520,16 @@ fn coverage_histograms(
         let m = b.ends.len();
         out[row * COVERAGE_BINS..(row + m) * COVERAGE_BINS]
             .par_chunks_mut(COVERAGE_BINS)
-            .zip(estimate[row..row + m].par_iter_mut())
+            .zip(depth[row..row + m].par_iter_mut())
             .enumerate()
-            .for_each(|(i, (h, e))| {
+            .for_each(|(i, (h, d))| {
                 let start = if i == 0 { 0 } else { b.ends[i - 1] };
-                *e = counts.histogram_of(&b.keys[start..b.ends[i]], h);
+                *d = counts.histogram_of(&b.keys[start..b.ends[i]], h);
             });
         row += m;
         progress.set(row as u64);
     }
-    Ok((Matrix::new(n, COVERAGE_BINS, out), estimate))
+    Ok((Matrix::new(n, COVERAGE_BINS, out), depth))
 }
 
 /// Re-reads the reads where `wanted[row]` and hands `sink(row, vector)` each one's k-mer

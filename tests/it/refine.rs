@@ -93,3 +93,77 @@ fn refinement_is_deterministic_and_cancellable() {
         Err(Error::Cancelled)
     ));
 }
+
+/// A phage (20 kb, ~11× deep) whose reads share a bin with a host genome's (1 Mb, ~1× deep) of
+/// the same GC: the reads' 15-mer depth tells them apart, and refinement gives the phage a bin.
+#[test]
+fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let host = crate::common::random_genome(1_000_000, 0.5, &mut rng);
+    let phage = crate::common::random_genome(20_000, 0.5, &mut rng);
+    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
+    for (g, genome, n) in [(0, &host, 400), (1, &phage, 100)] {
+        for _ in 0..n {
+            let len = rng.random_range(1500..3000);
+            let start = rng.random_range(0..genome.len() - len);
+            reads.push((g, genome[start..start + len].to_vec()));
+        }
+    }
+    for i in (1..reads.len()).rev() {
+        reads.swap(i, rng.random_range(0..=i));
+    }
+    let fa: String = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
+        .collect();
+    let path = dir.path().join("r.fa");
+    std::fs::write(&path, fa).unwrap();
+    let opt = FeatureOptions {
+        k: 4,
+        coverage: true,
+        skip_invalid: false,
+    };
+    let index = load_reads(&path, opt, &Progress::default()).unwrap().index;
+    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let depth_of = |g: i32| {
+        let mut d: Vec<u8> = (0..truth.len())
+            .filter(|&i| truth[i] == g)
+            .map(|i| index.kmer_depth[i])
+            .collect();
+        d.sort_unstable();
+        (d[d.len() / 10], d[d.len() / 2], d[d.len() * 9 / 10])
+    };
+    let (host_depth, phage_depth) = (depth_of(0), depth_of(1));
+    // Nine in ten phage reads are over four times the host's median read.
+    assert!(
+        phage_depth.0 as u32 >= 4 * host_depth.1 as u32,
+        "host {host_depth:?}, phage {phage_depth:?}"
+    );
+    let n = truth.len();
+    let one_bin = Clustering {
+        labels: vec![0; n],
+        n_clusters: 1,
+        strength: vec![1.0; n],
+    };
+    let (refined, splits) =
+        refine(&index, &one_bin, &Settings::default(), &Progress::default()).unwrap();
+    assert_eq!(refined.n_clusters, 2, "splits: {splits:?}");
+    // The phage's bin: most of its reads, and little else.
+    let phage_bin = refined.labels[truth.iter().position(|&g| g == 1).unwrap()];
+    let (mut phage_in, mut host_in) = (0, 0);
+    for (i, &l) in refined.labels.iter().enumerate() {
+        if l == phage_bin {
+            *(if truth[i] == 1 {
+                &mut phage_in
+            } else {
+                &mut host_in
+            }) += 1;
+        }
+    }
+    assert!(
+        phage_in >= 80 && host_in <= 5,
+        "{phage_in} phage, {host_in} host reads"
+    );
+}
