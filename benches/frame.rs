@@ -63,6 +63,7 @@ fn synthetic_app(n: usize) -> Explorer {
             refined: None,
             names: Vec::new(),
             graph: None,
+            steady: None,
         },
         generation: 1,
         preview: None,

@@ -1,7 +1,7 @@
 //! A cut of the hierarchy into bins, with what the bins table and the scores need: per-bin
 //! summaries (size, bases, length, GC, N50 and, with ground truth, the majority label and its
 //! share) and the scores. The CLI's report and the explorer's table both read a [`Cut`].
-use crate::cluster::{Clustering, Hierarchy};
+use crate::cluster::{Clustering, Hierarchy, Steady};
 use crate::error::Result;
 use crate::metrics::{Scores, score};
 use crate::progress::Progress;
@@ -134,11 +134,29 @@ pub struct Cut {
     pub names: Vec<Option<String>>,
     /// Some: corrected by the overlap graph, with what it changed.
     pub graph: Option<crate::graph::GraphReport>,
+    /// Some: the min cluster size was chosen ([`Hierarchy::steadiest`]), not given.
+    pub steady: Option<Steady>,
 }
 
 impl Cut {
     pub fn make(h: &Hierarchy, mcs: usize, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
         Cut::of(h.cut(mcs), mcs, index, labels, None)
+    }
+
+    /// The cut at the settings' min cluster size: the one given, or (0, the default) the
+    /// steadiest ([`Hierarchy::steadiest`], around the 1 % rule).
+    pub fn chosen(h: &Hierarchy, s: &Settings, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
+        if s.min_cluster_size > 0 {
+            return Cut::make(h, s.min_cluster_size, index, labels);
+        }
+        let steady = h.steadiest(s.min_cluster_size_for(index.len()));
+        Cut::make(h, steady.size, index, labels).with_steady(Some(steady))
+    }
+
+    /// This cut marked with how its min cluster size was chosen (or not).
+    pub fn with_steady(mut self, steady: Option<Steady>) -> Cut {
+        self.steady = steady;
+        self
     }
 
     /// Reads in a bin (not unbinned).
@@ -170,6 +188,7 @@ impl Cut {
             refined,
             names: Vec::new(),
             graph: None,
+            steady: None,
         }
     }
 
@@ -212,6 +231,7 @@ impl Cut {
         )
         .named(self.names.clone())
         .with_graph(self.graph.clone())
+        .with_steady(self.steady)
     }
 
     /// This cut marked as corrected by the overlap graph (or not).
@@ -228,14 +248,11 @@ impl Cut {
         s: &Settings,
         progress: &Progress,
     ) -> Result<Cut> {
-        let (c, splits) = crate::refine::refine(index, &self.clustering, s, progress)?;
-        Ok(Cut::of(
-            c,
-            self.min_cluster_size,
-            index,
-            labels,
-            Some(splits),
-        ))
+        // Sub-bins are held to the min cluster size this cut was made at, chosen or given.
+        let mut s = s.clone();
+        s.min_cluster_size = self.min_cluster_size;
+        let (c, splits) = crate::refine::refine(index, &self.clustering, &s, progress)?;
+        Ok(Cut::of(c, self.min_cluster_size, index, labels, Some(splits)).with_steady(self.steady))
     }
 
     /// "7 bins at min cluster size 60", with what refinement did or that it is under way.

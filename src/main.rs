@@ -238,7 +238,8 @@ struct SettingsArgs {
     #[arg(long, value_enum)]
     cluster_on: Option<ClusterOn>,
     /// HDBSCAN minimum cluster size: groups smaller than this are not bins; larger merges or
-    /// drops small genomes. 0 = 1% of reads, at least 10 [default: 0]
+    /// drops small genomes. 0 = chosen: the middle of the widest range of sizes over which the
+    /// map's cut keeps the same number of bins (report.json says which) [default: 0]
     #[arg(long)]
     min_cluster_size: Option<usize>,
     /// HDBSCAN min samples: higher calls more reads noise (unbinned), making bins purer.

@@ -136,6 +136,9 @@ pub struct Report {
     pub binned_reads: usize,
     pub binned_fraction: f64,
     pub min_cluster_size: usize,
+    /// How the min cluster size was chosen, when it was not given: the cut kept `bins` bins
+    /// at every size tried from `from` to `to`.
+    pub min_cluster_size_chosen: Option<crate::cluster::Steady>,
     pub min_samples: usize,
     pub epochs_run: usize,
     pub seconds: serde_json::Map<String, serde_json::Value>,

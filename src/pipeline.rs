@@ -348,8 +348,7 @@ pub fn run(
     let m = map_and_cluster(map_source, s, progress)?;
     seconds.push((Stage::Map, m.map_seconds));
     let t = Instant::now();
-    let mcs = s.min_cluster_size_for(n);
-    let mut cut = Cut::make(&m.hierarchy, mcs, &index, labels.as_ref());
+    let mut cut = Cut::chosen(&m.hierarchy, s, &index, labels.as_ref());
     seconds.push((
         Stage::Cluster,
         m.cluster_seconds + t.elapsed().as_secs_f64(),
@@ -370,6 +369,7 @@ pub fn run(
         graph = cut.graph.clone().map(|r| (r, agreement));
     }
     if cut.clustering.n_clusters == 0 {
+        let mcs = cut.min_cluster_size;
         let w = format!(
             "no bins: HDBSCAN found no group of at least {mcs} reads among the {n}; try a smaller --min-cluster-size"
         );
@@ -415,7 +415,8 @@ pub fn graph_corrected(
         cut.refined.clone(),
     )
     .with_agreement(&agreement)
-    .with_graph(Some(report));
+    .with_graph(Some(report))
+    .with_steady(cut.steady);
     (c, agreement)
 }
 
@@ -481,6 +482,7 @@ impl RunResult {
             binned_reads: binned,
             binned_fraction: binned as f64 / n as f64,
             min_cluster_size: self.cut.min_cluster_size,
+            min_cluster_size_chosen: self.cut.steady,
             min_samples: s.min_samples_for(n),
             epochs_run: self.train.epochs_run,
             seconds: self

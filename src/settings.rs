@@ -78,7 +78,8 @@ pub struct Settings {
     pub min_dist: f32,
     pub umap_epochs: usize,
     pub cluster_on: ClusterOn,
-    /// 0: automatic (1% of the reads, at least 10).
+    /// 0: chosen from the hierarchy ([`crate::cluster::Hierarchy::steadiest`], around 1 % of
+    /// the reads, at least 10).
     pub min_cluster_size: usize,
     /// 0: automatic (see [`Settings::min_samples_for`]).
     pub min_samples: usize,

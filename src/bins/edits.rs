@@ -145,7 +145,8 @@ impl Cut {
             self.refined.clone(),
         )
         .named(kept_names)
-        .with_graph(self.graph.clone()))
+        .with_graph(self.graph.clone())
+        .with_steady(self.steady))
     }
 }
 

@@ -20,6 +20,48 @@ pub struct Hierarchy {
     pub edges: Vec<Edge>,
 }
 
+/// The automatic min cluster size ([`Hierarchy::steadiest`]) and why: the whole-sample cut
+/// gives `bins` bins at every size tried from `from` to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Steady {
+    pub size: usize,
+    pub bins: usize,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// [`Hierarchy::steadiest`]'s choice from the bin counts `bins` of the cuts at `sizes`.
+pub(crate) fn steadiest_of(sizes: &[usize], bins: &[usize], usual: usize) -> Steady {
+    // Runs of equal counts: (first index, last index).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for i in 0..sizes.len() {
+        match runs.last_mut() {
+            Some(r) if bins[r.1] == bins[i] => r.1 = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    let middle = |r: &(usize, usize)| ((sizes[r.0] * sizes[r.1]) as f64).sqrt();
+    let gap = |r: &(usize, usize)| (middle(r).ln() - (usual.max(1) as f64).ln()).abs();
+    let Some(best) = runs.iter().max_by(|a, b| {
+        (a.1 - a.0)
+            .cmp(&(b.1 - b.0))
+            .then(gap(b).total_cmp(&gap(a)))
+    }) else {
+        return Steady {
+            size: usual,
+            bins: 0,
+            from: usual,
+            to: usual,
+        };
+    };
+    Steady {
+        size: middle(best).round() as usize,
+        bins: bins[best.0],
+        from: sizes[best.0],
+        to: sizes[best.1],
+    }
+}
+
 /// Labels from one cut of the hierarchy. Cluster ids are numbered by size, largest first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Clustering {
@@ -77,6 +119,28 @@ impl Hierarchy {
             top[uf.find(ra) as usize] = id;
         }
         d
+    }
+
+    /// The min cluster size in the middle of the widest range of sizes over which the cut keeps
+    /// the same number of bins: a choice that needs no truth, away from the sizes where a
+    /// genome splits or two merge. Sizes from n/800 to n/25 (at least 10), √2 apart, are cut;
+    /// the longest run of equal bin counts wins (ties: the run nearest `usual`), and its
+    /// geometric middle is the choice. Dev and the simulated mixes: the 1 % rule lay inside
+    /// the widest run every time, which here picks 71 / 48 / 357 where the rule gave 60 / 80 /
+    /// 300 (ARI dev 0.903 both, mix B 0.904 → 0.911, mix C 0.941 both).
+    pub fn steadiest(&self, usual: usize) -> Steady {
+        let n = self.n;
+        let mut sizes: Vec<usize> = (0..=10)
+            .map(|i| ((n as f64 / 800.0) * 2f64.powf(i as f64 / 2.0)).round() as usize)
+            .map(|m| m.max(10))
+            .collect();
+        sizes.dedup();
+        sizes.retain(|&m| m <= (n / 2).max(10));
+        let bins: Vec<usize> = {
+            use rayon::prelude::*;
+            sizes.par_iter().map(|&m| self.cut(m).n_clusters).collect()
+        };
+        steadiest_of(&sizes, &bins, usual)
     }
 
     /// Cuts the hierarchy with `min_cluster_size` (excess-of-mass selection, the root itself

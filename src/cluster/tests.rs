@@ -160,3 +160,32 @@ fn allow_single_keeps_one_blob_whole_and_still_splits_several() {
         "allow_single changed a clear cut"
     );
 }
+
+#[test]
+fn the_steadiest_min_cluster_size_sits_inside_the_widest_run_of_one_bin_count() {
+    // Four blobs of 80–300 points among 60 scattered ones: every size from 10 to n/25 finds
+    // the four, whatever size the caller would usually take.
+    let pts = blobs(5, 2);
+    let h = build_hierarchy(&pts, 2, 5, &|| false).unwrap();
+    for usual in [10, 100] {
+        let st = h.steadiest(usual);
+        assert_eq!(st.bins, 4, "{st:?}");
+        assert!(st.from <= st.size && st.size <= st.to, "{st:?}");
+        assert_eq!((st.from, st.to), (10, pts.len() / 2 / 25), "{st:?}");
+        assert_eq!(h.cut(st.size).n_clusters, 4);
+    }
+}
+
+#[test]
+fn the_widest_run_wins_and_ties_go_to_the_one_nearest_the_usual_size() {
+    let sizes = [10, 14, 20, 28, 40, 57, 80];
+    let st = steadiest_of(&sizes, &[9, 9, 7, 7, 7, 7, 4], 80);
+    assert_eq!((st.bins, st.from, st.to, st.size), (7, 20, 57, 34));
+    // Two runs of two: the one whose middle is nearer the usual size.
+    let st = steadiest_of(&sizes[..4], &[5, 5, 3, 3], 12);
+    assert_eq!((st.bins, st.from, st.to), (5, 10, 14));
+    let st = steadiest_of(&sizes[..4], &[5, 5, 3, 3], 25);
+    assert_eq!((st.bins, st.from, st.to), (3, 20, 28));
+    // Nothing cut: the usual size.
+    assert_eq!(steadiest_of(&[], &[], 60).size, 60);
+}

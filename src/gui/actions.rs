@@ -443,7 +443,6 @@ impl Explorer {
         };
         let features = d.features.clone();
         let s = self.settings.clone();
-        let mcs = s.min_cluster_size_for(d.index.len());
         let index = d.index.clone();
         let labels = self.labels.clone();
         self.jobs.supersede(JobKind::Refine);
@@ -457,7 +456,6 @@ impl Explorer {
                 Outcome::Mapped(jobs::map_and_cluster(
                     input,
                     &s,
-                    mcs,
                     &index,
                     labels.as_deref(),
                     progress,
@@ -538,10 +536,10 @@ impl Explorer {
         let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.can_recut())) else {
             return;
         };
-        let mcs = self.settings.min_cluster_size_for(d.index.len());
+        let s = self.settings.clone();
         let (h, index, labels) = (m.hierarchy.clone(), d.index.clone(), self.labels.clone());
         self.spawn_cut("Re-cutting bins", move |_| {
-            Outcome::Clustered(Ok((None, Cut::make(&h, mcs, &index, labels.as_deref()))))
+            Outcome::Clustered(Ok((None, Cut::chosen(&h, &s, &index, labels.as_deref()))))
         });
     }
 
@@ -562,12 +560,11 @@ impl Explorer {
             return;
         };
         let s = self.settings.clone();
-        let mcs = s.min_cluster_size_for(d.index.len());
         let (points, index, labels) = (m.points.clone(), d.index.clone(), self.labels.clone());
         self.spawn_cut("Clustering (HDBSCAN)", move |progress| {
             Outcome::Clustered(
                 crate::pipeline::cluster_hierarchy(&points, &s, progress).map(|h| {
-                    let cut = Cut::make(&h, mcs, &index, labels.as_deref());
+                    let cut = Cut::chosen(&h, &s, &index, labels.as_deref());
                     (Some(Arc::new(h)), cut)
                 }),
             )

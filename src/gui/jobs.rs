@@ -259,13 +259,12 @@ impl Jobs {
 pub fn map_and_cluster(
     input: Arc<Matrix>,
     s: &Settings,
-    mcs: usize,
     index: &ReadIndex,
     labels: Option<&Labels>,
     progress: &Progress,
 ) -> Result<Mapped> {
     let m = pipeline::map_and_cluster(&input, s, progress)?;
-    let cut = Cut::make(&m.hierarchy, mcs, index, labels);
+    let cut = Cut::chosen(&m.hierarchy, s, index, labels);
     Ok(Mapped {
         xy: m.map.data,
         points: Arc::new(m.points),

@@ -115,7 +115,16 @@ fn load_train_tune_select_and_export_the_demo() {
             m.cut.clustering.n_clusters
         );
         assert!(m.cut.scores.is_some());
+        // The min cluster size chose itself, and the panel says from what.
+        let st = m.cut.steady.expect("an automatic min cluster size");
+        assert_eq!(m.cut.min_cluster_size, st.size);
+        assert_eq!(a.settings.min_cluster_size, 0);
     }
+    let st = h.state().map.as_ref().unwrap().cut.steady.unwrap();
+    h.get_by_label(&format!(
+        "auto: {} bins from {} to {}",
+        st.bins, st.from, st.to
+    ));
     h.check_accessibility();
 
     // Min cluster size re-cuts the kept tree (no retraining): each cut is the cut of that tree
@@ -154,7 +163,18 @@ fn load_train_tune_select_and_export_the_demo() {
             sizes[l as usize] += 1;
         }
         assert!(sizes.iter().all(|&s| s >= mcs), "bins {sizes:?} at {mcs}");
+        assert!(m.cut.steady.is_none());
     }
+    // Auto chooses again: the same size as at first (the tree has not changed).
+    h.get_by_label("Auto").click();
+    wait_for(&mut h, "the automatic re-cut", |a| {
+        let cut = &a.map.as_ref().unwrap().cut;
+        cut.steady.is_some() && cut.refined.is_some()
+    });
+    assert_eq!(
+        h.state().map.as_ref().unwrap().cut.min_cluster_size,
+        st.size
+    );
 
     // Colour by truth, then back by bin.
     let by_bin = h.state().colours.clone();

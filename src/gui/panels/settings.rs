@@ -217,7 +217,12 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     ui.separator();
     ui.heading("Bins (HDBSCAN)");
     let n = app.data.as_ref().map_or(0, |d| d.index.len());
-    let mut mcs = s.min_cluster_size_for(n);
+    // Automatic (0) shows the size the cut was made at: the steadiest one.
+    let shown = app.map.as_ref().map(|m| &m.cut);
+    let mut mcs = match (s.min_cluster_size, shown) {
+        (0, Some(c)) => c.min_cluster_size,
+        _ => s.min_cluster_size_for(n),
+    };
     let hi = (n / 4).max(50);
     let r = ui
         .add_enabled(
@@ -234,6 +239,31 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         s.min_cluster_size = mcs;
         then.push(Action::Recut);
     }
+    ui.horizontal(|ui| match shown.and_then(|c| c.steady) {
+        Some(st) if s.min_cluster_size == 0 => {
+            ui.label(format!(
+                "auto: {} bins from {} to {}",
+                st.bins, st.from, st.to
+            ))
+            .on_hover_text(
+                "Chosen as the middle of the widest range of min cluster sizes over \
+                         which the map's cut keeps the same number of bins (before refinement). \
+                         Drag the slider to set your own.",
+            );
+        }
+        _ => {
+            let auto = ui
+                .add_enabled(
+                    app.map.as_ref().is_some_and(|m| m.can_recut()),
+                    egui::Button::new("Auto"),
+                )
+                .on_hover_text("Let binscape choose the min cluster size again");
+            if auto.clicked() {
+                s.min_cluster_size = 0;
+                then.push(Action::Recut);
+            }
+        }
+    });
     let mut ms = s.min_samples_for(n);
     let r = ui
         .add_enabled(
