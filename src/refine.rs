@@ -170,17 +170,22 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
     for g in &mut groups {
         g.sort_unstable();
     }
+    (numbered(groups, c), splits)
+}
+
+/// `groups` (rows in ascending order) as a clustering of `c`'s reads, numbered by size, largest
+/// first (ties: the group holding the earlier read first); reads in no group are noise.
+fn numbered(mut groups: Vec<Vec<u32>>, c: &Clustering) -> Clustering {
     groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a.first().cmp(&b.first())));
     let mut labels = vec![NOISE; c.labels.len()];
     for (g, rows) in groups.iter().enumerate() {
         rows.iter().for_each(|&r| labels[r as usize] = g as i32);
     }
-    let clustering = Clustering {
+    Clustering {
         labels,
         n_clusters: groups.len(),
         strength: c.strength.clone(),
-    };
-    (clustering, splits)
+    }
 }
 
 /// Each bin split by its own 5-mer map (the module's doc), bins renumbered by size.
@@ -337,20 +342,7 @@ fn by_composition(
         }
     }
 
-    // Renumber by size, largest first (ties: the group holding the earlier read first).
-    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a.first().cmp(&b.first())));
-    let mut labels = vec![NOISE; n];
-    for (g, rows) in groups.iter().enumerate() {
-        rows.iter().for_each(|&r| labels[r as usize] = g as i32);
-    }
-    Ok((
-        Clustering {
-            labels,
-            n_clusters: groups.len(),
-            strength: c.strength.clone(),
-        },
-        splits,
-    ))
+    Ok((numbered(groups, c), splits))
 }
 
 fn standardize(row: &mut [f32], mean: &[f32], sd: &[f32]) {

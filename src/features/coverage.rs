@@ -237,14 +237,15 @@ impl KmerCounts {
         for (o, h) in out.iter_mut().zip(hist) {
             *o = h as f32 * norm;
         }
+        let wanted = DEPTH_QUANTILE * keys.len() as f64;
         let mut seen = 0u64;
-        for (c, &m) in by_count.iter().enumerate() {
-            seen += m as u64;
-            if seen as f64 >= DEPTH_QUANTILE * keys.len() as f64 && !keys.is_empty() {
-                return c as u8;
-            }
-        }
-        0
+        by_count
+            .iter()
+            .position(|&m| {
+                seen += m as u64;
+                seen > 0 && seen as f64 >= wanted
+            })
+            .map_or(0, |c| c as u8)
     }
 }
 

@@ -24,16 +24,7 @@ fn setup(dir: &std::path::Path) -> (ReadIndex, Vec<i32>, Clustering) {
                 .map(|s| (g as i32, s)),
         );
     }
-    for i in (1..reads.len()).rev() {
-        reads.swap(i, rng.random_range(0..=i));
-    }
-    let mut fa = String::new();
-    for (i, (_, s)) in reads.iter().enumerate() {
-        fa.push_str(&format!(">r{i}\n{}\n", String::from_utf8_lossy(s)));
-    }
-    let path = dir.join("r.fa");
-    std::fs::write(&path, fa).unwrap();
-    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let (index, truth) = shuffled_and_loaded(dir, reads, &mut rng, false);
     let labels: Vec<i32> = truth.iter().map(|&g| if g == 2 { 1 } else { 0 }).collect();
     let n = labels.len();
     let c = Clustering {
@@ -41,13 +32,34 @@ fn setup(dir: &std::path::Path) -> (ReadIndex, Vec<i32>, Clustering) {
         n_clusters: 2,
         strength: vec![1.0; n],
     };
+    (index, truth, c)
+}
+
+/// `reads` (genome, sequence) shuffled, written to `dir`/r.fa and loaded (with the coverage
+/// features or not): the index and each read's genome, in file order.
+fn shuffled_and_loaded(
+    dir: &std::path::Path,
+    mut reads: Vec<(i32, Vec<u8>)>,
+    rng: &mut impl Rng,
+    coverage: bool,
+) -> (ReadIndex, Vec<i32>) {
+    for i in (1..reads.len()).rev() {
+        reads.swap(i, rng.random_range(0..=i));
+    }
+    let fa: String = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
+        .collect();
+    let path = dir.join("r.fa");
+    std::fs::write(&path, fa).unwrap();
     let opt = FeatureOptions {
         k: 4,
-        coverage: false,
+        coverage,
         skip_invalid: false,
     };
-    let loaded = load_reads(&path, opt, &Progress::default()).unwrap();
-    (loaded.index, truth, c)
+    let index = load_reads(&path, opt, &Progress::default()).unwrap().index;
+    (index, reads.iter().map(|r| r.0).collect())
 }
 
 #[test]
@@ -110,23 +122,7 @@ fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
             reads.push((g, genome[start..start + len].to_vec()));
         }
     }
-    for i in (1..reads.len()).rev() {
-        reads.swap(i, rng.random_range(0..=i));
-    }
-    let fa: String = reads
-        .iter()
-        .enumerate()
-        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
-        .collect();
-    let path = dir.path().join("r.fa");
-    std::fs::write(&path, fa).unwrap();
-    let opt = FeatureOptions {
-        k: 4,
-        coverage: true,
-        skip_invalid: false,
-    };
-    let index = load_reads(&path, opt, &Progress::default()).unwrap().index;
-    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let (index, truth) = shuffled_and_loaded(dir.path(), reads, &mut rng, true);
     let depth_of = |g: i32| {
         let mut d: Vec<u8> = (0..truth.len())
             .filter(|&i| truth[i] == g)
