@@ -262,6 +262,10 @@ impl Cut {
             self.clustering.n_clusters, self.min_cluster_size
         );
         let graph = match &self.graph {
+            Some(g) if g.joined > 0 => format!(
+                "; overlaps moved {} reads, placed {} unbinned and joined {} deep bins to others",
+                g.moved, g.rescued, g.joined
+            ),
             Some(g) => format!(
                 "; overlaps moved {} reads and placed {} unbinned",
                 g.moved, g.rescued
@@ -275,7 +279,10 @@ impl Cut {
                 let parts: Vec<String> = s
                     .iter()
                     .map(|x| {
-                        let into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
+                        let mut into: Vec<String> = x.into.iter().map(|n| n.to_string()).collect();
+                        if x.unbinned > 0 {
+                            into.push(format!("{} unbinned", x.unbinned));
+                        }
                         let how = if x.by_depth { " by 15-mer depth" } else { "" };
                         format!("{} reads into {}{how}", x.reads, into.join(" + "))
                     })

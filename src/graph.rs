@@ -12,6 +12,7 @@ use crate::cluster::NOISE;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, rows_pass};
+use crate::refine::{SAME_DEPTH, deep_over};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -513,6 +514,9 @@ pub struct GraphReport {
     pub moved: usize,
     /// Unbinned reads given a bin by their overlaps.
     pub rescued: usize,
+    /// Deep bins joined to another of the same depth that their reads overlap ([`join_deep`]).
+    #[serde(default)]
+    pub joined: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -591,6 +595,7 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32
         reads_with_overlaps: (0..n).filter(|&i| !adj.of(i).is_empty()).count(),
         moved,
         rescued,
+        joined: 0,
     };
     (cur, report)
 }
@@ -651,6 +656,90 @@ pub fn agreement(labels: &[i32], n_clusters: usize, overlaps: &Overlaps) -> Vec<
         .collect()
 }
 
+/// Least share of a deep bin's overlap weight that must go to another deep bin for the two to be
+/// joined. Phage lambda's pieces (dev reads and mix B: each the other's first partner at 2.5–6 %)
+/// against nothing measurable between unrelated bins (under 0.1 %); a genome's bins that are not
+/// deep are never joined this way (E. coli and K. pneumoniae share 3–9 % at the same depth).
+const JOIN_SHARE: f64 = 0.01;
+
+/// Deep bins (median 15-mer depth four times the binned reads', [`deep_over`]) of the same depth
+/// (within [`SAME_DEPTH`]) whose reads overlap become one: a phage or plasmid whose pieces differ
+/// in composition (lambda's halves) is one element, contiguous across the cut. Returns the new
+/// labels and how many bins were joined to another.
+pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>, usize) {
+    let k = labels.iter().map(|&l| l + 1).max().unwrap_or(0).max(0) as usize;
+    if depth.len() != labels.len() || k < 2 {
+        return (labels.to_vec(), 0);
+    }
+    let median = |mut d: Vec<u8>| -> f32 {
+        if d.is_empty() {
+            return 0.0;
+        }
+        let mid = d.len() / 2;
+        *d.select_nth_unstable(mid).1 as f32
+    };
+    let mut per_bin: Vec<Vec<u8>> = vec![Vec::new(); k];
+    for (&l, &d) in labels.iter().zip(depth) {
+        if l >= 0 {
+            per_bin[l as usize].push(d);
+        }
+    }
+    let usual = median(per_bin.concat()).max(1.0);
+    let medians: Vec<f32> = per_bin.into_iter().map(median).collect();
+    let deep: Vec<bool> = medians.iter().map(|&m| deep_over(m, usual)).collect();
+    if deep.iter().filter(|&&d| d).count() < 2 {
+        return (labels.to_vec(), 0);
+    }
+    let mut total = vec![0f64; k];
+    let mut between: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
+    for &(a, b, w) in &overlaps.edges {
+        let (la, lb) = (labels[a as usize], labels[b as usize]);
+        for l in [la, lb] {
+            if l >= 0 {
+                total[l as usize] += w as f64;
+            }
+        }
+        if la >= 0 && lb >= 0 && la != lb && deep[la as usize] && deep[lb as usize] {
+            let key = (la.min(lb) as usize, la.max(lb) as usize);
+            *between.entry(key).or_default() += w as f64;
+        }
+    }
+    let mut root: Vec<usize> = (0..k).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while root[x] != x {
+            root[x] = root[root[x]];
+            x = root[x];
+        }
+        x
+    }
+    let mut joined = 0;
+    for (&(a, b), &w) in &between {
+        let (ma, mb) = (medians[a], medians[b]);
+        let share = (w / total[a].max(1.0)).max(w / total[b].max(1.0));
+        if ma.max(mb) <= SAME_DEPTH * ma.min(mb) && share >= JOIN_SHARE {
+            let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+            if ra != rb {
+                root[ra.max(rb)] = ra.min(rb);
+                joined += 1;
+            }
+        }
+    }
+    if joined == 0 {
+        return (labels.to_vec(), 0);
+    }
+    let out = labels
+        .iter()
+        .map(|&l| {
+            if l < 0 {
+                l
+            } else {
+                find(&mut root, l as usize) as i32
+            }
+        })
+        .collect();
+    (out, joined)
+}
+
 /// Labels back to 0..n_clusters, largest first, dropping bins the vote emptied.
 pub fn renumber(labels: &[i32]) -> (Vec<i32>, usize) {
     let max = labels.iter().copied().max().unwrap_or(-1);
@@ -706,6 +795,62 @@ mod tests {
         assert_eq!((r.moved, r.rescued), (1, 1));
         let a = agreement(&l, 2, &o);
         assert!(a[0] > 0.9, "{a:?}");
+    }
+
+    #[test]
+    fn deep_bins_of_one_depth_that_overlap_are_joined_and_no_others() {
+        // Bins 0 and 1: genomes at depth 10, 100 reads each, overlapping each other a little.
+        // Bins 2 and 3: a phage's two halves at 60 and 66, overlapping across the cut. Bin 4: a
+        // plasmid at 64 that overlaps nothing else. Bin 5: deep (200) and overlapping bin 2.
+        let mut labels = Vec::new();
+        let mut depth = Vec::new();
+        for (b, d, n) in [
+            (0, 10u8, 100),
+            (1, 10, 100),
+            (2, 60, 20),
+            (3, 66, 20),
+            (4, 64, 20),
+        ] {
+            labels.extend(std::iter::repeat_n(b, n));
+            depth.extend(std::iter::repeat_n(d, n));
+        }
+        labels.extend([5; 20]);
+        depth.extend([200; 20]);
+        let mut edges = Vec::new();
+        // Inside each bin: a chain of overlaps.
+        let starts = [0u32, 100, 200, 220, 240, 260];
+        let ends = [100u32, 200, 220, 240, 260, 280];
+        for (s, e) in starts.iter().zip(&ends) {
+            edges.extend((*s..e - 1).map(|i| (i, i + 1, 10)));
+        }
+        edges.push((50, 150, 10)); // the genomes: same depth, but not deep
+        edges.push((219, 220, 10)); // the phage's halves
+        edges.push((210, 270, 10)); // the deep bin 5 is three times deeper than bin 2
+        let o = Overlaps {
+            edges,
+            sampled: 1.0,
+            reads_indexed: 1.0,
+        };
+        let (l, joined) = join_deep(&labels, &o, &depth);
+        assert_eq!(joined, 1);
+        assert!((200..240).all(|i| l[i] == l[200]));
+        let distinct: std::collections::BTreeSet<i32> =
+            [0, 100, 200, 240, 260].iter().map(|&i| l[i]).collect();
+        assert_eq!(distinct.len(), 5, "{l:?}");
+        // No depths (no coverage features): nothing joined.
+        assert_eq!(join_deep(&labels, &o, &[]).1, 0);
+        // A deeper sample: the genomes at 70, the phage's halves saturated at 255.
+        let deeper: Vec<u8> = depth
+            .iter()
+            .map(|&d| match d {
+                10 => 70,
+                60 | 66 => 255,
+                d => d,
+            })
+            .collect();
+        let (l, joined) = join_deep(&labels, &o, &deeper);
+        assert!(joined >= 1 && (200..240).all(|i| l[i] == l[200]));
+        assert_ne!(l[0], l[100]);
     }
 
     /// The plain definition: the least k-mer of every full window, each once.

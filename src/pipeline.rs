@@ -399,7 +399,9 @@ pub fn graph_corrected(
     index: &ReadIndex,
     labels: Option<&Labels>,
 ) -> (Cut, Vec<f64>) {
-    let (voted, report) = crate::graph::correct(&cut.clustering.labels, o, adj);
+    let (voted, mut report) = crate::graph::correct(&cut.clustering.labels, o, adj);
+    let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
+    report.joined = joined;
     let (voted, k) = crate::graph::renumber(&voted);
     let agreement = crate::graph::agreement(&voted, k, o);
     let clustering = Clustering {

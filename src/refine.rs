@@ -43,6 +43,9 @@ pub struct Split {
     /// Split by the reads' 15-mer depth ([`by_depth`]), not by composition.
     #[serde(default)]
     pub by_depth: bool,
+    /// Reads that left the bin unbinned: a deep bin's reads at its host's depth ([`by_depth`]).
+    #[serde(default)]
+    pub unbinned: usize,
 }
 
 /// Fewest reads a sub-bin may hold, whatever the min cluster size: a density estimate and a map
@@ -89,10 +92,17 @@ const DEPTH_FACTOR: f32 = 4.0;
 
 /// Most depth ratio between a deep group and a bin it joins (lambda's two halves: 181 and 176
 /// at 200 000 reads; the bins of the benchmark's ten genomes lie 14–17 there).
-const SAME_DEPTH: f32 = 1.25;
+pub(crate) const SAME_DEPTH: f32 = 1.25;
 
 /// Least depth ratio that a saturated read (255) must still show over its bin's median.
 const SATURATED_RATIO: f32 = 2.5;
+
+/// Whether a depth `median` is [`DEPTH_FACTOR`] times `usual` — or, saturated (255, the u8
+/// counts' ceiling), at least [`SATURATED_RATIO`] times it: at a million reads of the benchmark
+/// mix the genomes lie at 53–78 and lambda's bins at 255, where four times 66 cannot show.
+pub(crate) fn deep_over(median: f32, usual: f32) -> bool {
+    median >= DEPTH_FACTOR * usual || (median >= 255.0 && 255.0 >= SATURATED_RATIO * usual)
+}
 
 /// Each bin's reads at least [`DEPTH_FACTOR`] times deeper than its median read, when they are
 /// at least `min` (and so are the rest) and a twentieth of the bin, become a bin of their own.
@@ -102,6 +112,11 @@ const SATURATED_RATIO: f32 = 2.5;
 /// benchmark mix (3 % of the reads, ~20× E. coli's depth) has two halves of different GC that
 /// sit as two islands beside E. coli and K. pneumoniae; each half is under a twentieth of the
 /// bin it joined, too small for a composition split, and at a million reads it had no bin.
+/// The other way round, a deep bin (its median [`DEPTH_FACTOR`] times the binned reads',
+/// [`deep_over`]) lets its reads at a quarter of its depth or less, but at least half the usual,
+/// go unbinned for the overlap graph to place: the host's reads of the phage's composition
+/// (lambda's bins at a million reads of the benchmark mix, seed 12: 27 % and 11 % E. coli reads
+/// at E. coli's depth; the dev reads' lambda bins: 3–9 %).
 /// Without the coverage features (`depth` empty) nothing is split.
 fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>) {
     if depth.len() != c.labels.len() {
@@ -118,15 +133,39 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
         let mid = d.len() / 2;
         d.select_nth_unstable(mid).1.to_owned()
     };
+    let binned: Vec<u32> = groups.iter().flatten().copied().collect();
+    if binned.is_empty() {
+        return (c.clone(), Vec::new());
+    }
+    let usual = median_of(&binned).max(1) as f32;
     let mut splits = Vec::new();
     let mut deep = Vec::new();
-    for g in groups.iter_mut().filter(|g| g.len() >= 2 * min) {
-        let median = median_of(g);
+    let mut changed = false;
+    for g in groups.iter_mut().filter(|g| !g.is_empty()) {
+        let median = median_of(g).max(1) as f32;
+        if deep_over(median, usual) {
+            // Only reads at about the usual depth: a read whose 15-mers are mostly errors (under
+            // ~86 % identity fewer than a tenth of them are right) looks shallow wherever it is.
+            let (shed, kept): (Vec<u32>, Vec<u32>) = g.iter().partition(|&&r| {
+                let d = depth[r as usize] as f32;
+                deep_over(median, d) && 2.0 * d >= usual
+            });
+            if !shed.is_empty() {
+                splits.push(Split {
+                    reads: g.len(),
+                    into: vec![kept.len()],
+                    by_depth: true,
+                    unbinned: shed.len(),
+                });
+                *g = kept;
+                changed = true;
+            }
+            continue;
+        }
         // Counts saturate at 255 (u8), so a bin over 255 / 4 deep cannot show a read four times
         // deeper: its saturated reads count as deep while they are still at least 2.5 times its
         // median (a million reads of the benchmark mix: K. pneumoniae's bin at 64, lambda at 255).
-        let median = median.max(1) as f32;
-        if median * SATURATED_RATIO > 255.0 {
+        if g.len() < 2 * min || median * SATURATED_RATIO > 255.0 {
             continue;
         }
         let floor = (DEPTH_FACTOR * median).min(255.0);
@@ -139,12 +178,13 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
                 reads: g.len(),
                 into,
                 by_depth: true,
+                unbinned: 0,
             });
             *g = low;
             deep.push(high);
         }
     }
-    if deep.is_empty() {
+    if deep.is_empty() && !changed {
         return (c.clone(), splits);
     }
     // A deep group joins a bin of the same depth: the other half of a phage whose halves differ
@@ -336,6 +376,7 @@ fn by_composition(
             reads: rows.len(),
             into: sizes,
             by_depth: false,
+            unbinned: 0,
         });
         for p in parts {
             groups.push(p.iter().map(|&i| rows[i as usize]).collect());
@@ -434,7 +475,8 @@ mod tests {
             vec![Split {
                 reads: 500,
                 into: vec![400, 100],
-                by_depth: true
+                by_depth: true,
+                unbinned: 0,
             }]
         );
         assert!((0..500).all(|i| c.labels[i] == if i % 5 == 0 { 1 } else { 0 }));
@@ -478,6 +520,58 @@ mod tests {
         assert_eq!(out.labels.iter().filter(|&&l| l == deep_bin).count(), 320);
         // Bins numbered by size: the deep bin (320) first.
         assert_eq!(deep_bin, 0);
+    }
+
+    #[test]
+    fn a_deep_bin_lets_its_reads_at_the_usual_depth_go_unbinned() {
+        // Bin 0: 1 000 reads at 10. Bin 1 (a phage at 60): 30 reads at 10, its host's depth,
+        // go unbinned; 5 at 1 (15-mers mostly errors: no depth to tell) and 165 at 60 stay.
+        let mut labels = vec![0; 1000];
+        let mut depth = vec![10u8; 1000];
+        for i in 0..200 {
+            labels.push(1);
+            depth.push(match i {
+                0..30 => 10,
+                30..35 => 1,
+                _ => 60,
+            });
+        }
+        let c = Clustering {
+            labels,
+            n_clusters: 2,
+            strength: vec![1.0; 1200],
+        };
+        let (out, splits) = by_depth(&c, &depth, 25);
+        assert_eq!(
+            splits,
+            vec![Split {
+                reads: 200,
+                into: vec![170],
+                by_depth: true,
+                unbinned: 30,
+            }]
+        );
+        assert!((1000..1030).all(|i| out.labels[i] == NOISE));
+        assert!((1030..1200).all(|i| out.labels[i] == 1));
+        assert!((0..1000).all(|i| out.labels[i] == 0));
+        // Half as deep again is not deep: nothing leaves.
+        let shallow: Vec<u8> = depth
+            .iter()
+            .map(|&d| if d == 60 { 30 } else { d })
+            .collect();
+        assert!(by_depth(&c, &shallow, 25).1.is_empty());
+        // Deeper samples saturate: the host at 66 (four times is past 255), the phage at 255.
+        let saturated: Vec<u8> = depth
+            .iter()
+            .map(|&d| match d {
+                10 => 66,
+                60 => 255,
+                d => d,
+            })
+            .collect();
+        let (out, splits) = by_depth(&c, &saturated, 25);
+        assert_eq!(splits[0].unbinned, 30);
+        assert!((1000..1030).all(|i| out.labels[i] == NOISE));
     }
 
     #[test]

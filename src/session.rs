@@ -320,6 +320,7 @@ mod tests {
                 reads: 10,
                 into: vec![6, 4],
                 by_depth: true,
+                unbinned: 0,
             }]),
             graph: Some(GraphReport {
                 edges: 40,
