@@ -12,7 +12,7 @@ use crate::cluster::NOISE;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, rows_pass};
-use crate::refine::{SAME_DEPTH, deep_over};
+use crate::refine::{SAME_DEPTH, deep_over, median_depth};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -671,21 +671,17 @@ pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>
     if depth.len() != labels.len() || k < 2 {
         return (labels.to_vec(), 0);
     }
-    let median = |mut d: Vec<u8>| -> f32 {
-        if d.is_empty() {
-            return 0.0;
-        }
-        let mid = d.len() / 2;
-        *d.select_nth_unstable(mid).1 as f32
-    };
     let mut per_bin: Vec<Vec<u8>> = vec![Vec::new(); k];
     for (&l, &d) in labels.iter().zip(depth) {
         if l >= 0 {
             per_bin[l as usize].push(d);
         }
     }
-    let usual = median(per_bin.concat()).max(1.0);
-    let medians: Vec<f32> = per_bin.into_iter().map(median).collect();
+    let usual = median_depth(per_bin.iter().flatten().copied()).max(1.0);
+    let medians: Vec<f32> = per_bin
+        .iter()
+        .map(|d| median_depth(d.iter().copied()))
+        .collect();
     let deep: Vec<bool> = medians.iter().map(|&m| deep_over(m, usual)).collect();
     if deep.iter().filter(|&&d| d).count() < 2 {
         return (labels.to_vec(), 0);
@@ -704,38 +700,24 @@ pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>
             *between.entry(key).or_default() += w as f64;
         }
     }
-    let mut root: Vec<usize> = (0..k).collect();
-    fn find(root: &mut [usize], mut x: usize) -> usize {
-        while root[x] != x {
-            root[x] = root[root[x]];
-            x = root[x];
-        }
-        x
-    }
-    let mut joined = 0;
-    for (&(a, b), &w) in &between {
-        let (ma, mb) = (medians[a], medians[b]);
-        let share = (w / total[a].max(1.0)).max(w / total[b].max(1.0));
-        if ma.max(mb) <= SAME_DEPTH * ma.min(mb) && share >= JOIN_SHARE {
-            let (ra, rb) = (find(&mut root, a), find(&mut root, b));
-            if ra != rb {
-                root[ra.max(rb)] = ra.min(rb);
-                joined += 1;
-            }
-        }
-    }
+    let pairs: Vec<(u32, u32, u32)> = between
+        .iter()
+        .filter(|&(&(a, b), &w)| {
+            let (ma, mb) = (medians[a], medians[b]);
+            let share = (w / total[a].max(1.0)).max(w / total[b].max(1.0));
+            ma.max(mb) <= SAME_DEPTH * ma.min(mb) && share >= JOIN_SHARE
+        })
+        .map(|(&(a, b), _)| (a as u32, b as u32, 0))
+        .collect();
+    // Each joined set is labelled by its first bin.
+    let root = components(k, &pairs);
+    let joined = (0..k).filter(|&b| root[b] as usize != b).count();
     if joined == 0 {
         return (labels.to_vec(), 0);
     }
     let out = labels
         .iter()
-        .map(|&l| {
-            if l < 0 {
-                l
-            } else {
-                find(&mut root, l as usize) as i32
-            }
-        })
+        .map(|&l| if l < 0 { l } else { root[l as usize] as i32 })
         .collect();
     (out, joined)
 }

@@ -104,6 +104,16 @@ pub(crate) fn deep_over(median: f32, usual: f32) -> bool {
     median >= DEPTH_FACTOR * usual || (median >= 255.0 && 255.0 >= SATURATED_RATIO * usual)
 }
 
+/// Median of reads' 15-mer depths ([`ReadIndex::kmer_depth`]); 0 for none.
+pub(crate) fn median_depth(depths: impl Iterator<Item = u8>) -> f32 {
+    let mut d: Vec<u8> = depths.collect();
+    let mid = d.len() / 2;
+    if d.is_empty() {
+        return 0.0;
+    }
+    *d.select_nth_unstable(mid).1 as f32
+}
+
 /// Each bin's reads at least [`DEPTH_FACTOR`] times deeper than its median read, when they are
 /// at least `min` (and so are the rest) and a twentieth of the bin, become a bin of their own.
 /// (Reads of a genome's own repeats, rRNA operons and insertion elements, are as deep, but
@@ -128,21 +138,15 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
             groups[l as usize].push(r as u32);
         }
     }
-    let median_of = |rows: &[u32]| -> u8 {
-        let mut d: Vec<u8> = rows.iter().map(|&r| depth[r as usize]).collect();
-        let mid = d.len() / 2;
-        d.select_nth_unstable(mid).1.to_owned()
-    };
-    let binned: Vec<u32> = groups.iter().flatten().copied().collect();
-    if binned.is_empty() {
+    let median_of = |rows: &[u32]| median_depth(rows.iter().map(|&r| depth[r as usize]));
+    if groups.iter().all(|g| g.is_empty()) {
         return (c.clone(), Vec::new());
     }
-    let usual = median_of(&binned).max(1) as f32;
+    let usual = median_of(&groups.concat()).max(1.0);
     let mut splits = Vec::new();
     let mut deep = Vec::new();
-    let mut changed = false;
     for g in groups.iter_mut().filter(|g| !g.is_empty()) {
-        let median = median_of(g).max(1) as f32;
+        let median = median_of(g).max(1.0);
         if deep_over(median, usual) {
             // Only reads at about the usual depth: a read whose 15-mers are mostly errors (under
             // ~86 % identity fewer than a tenth of them are right) looks shallow wherever it is.
@@ -158,7 +162,6 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
                     unbinned: shed.len(),
                 });
                 *g = kept;
-                changed = true;
             }
             continue;
         }
@@ -184,15 +187,16 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
             deep.push(high);
         }
     }
-    if deep.is_empty() && !changed {
+    // Every split either shed reads or made a deep group.
+    if splits.is_empty() {
         return (c.clone(), splits);
     }
     // A deep group joins a bin of the same depth: the other half of a phage whose halves differ
     // in GC (lambda's two halves, cut out of E. coli's and K. pneumoniae's bins at a million
     // reads, or one of them a bin already at 200 000).
-    let mut medians: Vec<f32> = groups.iter().map(|g| median_of(g) as f32).collect();
+    let mut medians: Vec<f32> = groups.iter().map(|g| median_of(g)).collect();
     for high in deep {
-        let m = median_of(&high) as f32;
+        let m = median_of(&high);
         let same = medians
             .iter()
             .enumerate()

@@ -136,9 +136,16 @@ impl Hierarchy {
             .collect();
         sizes.dedup();
         sizes.retain(|&m| m <= (n / 2).max(10));
-        let bins: Vec<usize> = {
+        // One dendrogram for every size tried, not one per size.
+        let bins: Vec<usize> = if self.is_tree() {
             use rayon::prelude::*;
-            sizes.par_iter().map(|&m| self.cut(m).n_clusters).collect()
+            let den = self.dendrogram();
+            sizes
+                .par_iter()
+                .map(|&m| self.cut_dendrogram(&den, m, false).n_clusters)
+                .collect()
+        } else {
+            vec![0; sizes.len()]
         };
         steadiest_of(&sizes, &bins, usual)
     }
@@ -153,16 +160,34 @@ impl Hierarchy {
     /// `allow_single_cluster`), so points with no real substructure come back as one cluster
     /// instead of being forced apart at their first split.
     pub fn cut_with(&self, min_cluster_size: usize, allow_single: bool) -> Clustering {
+        if !self.is_tree() {
+            return self.no_bins();
+        }
+        self.cut_dendrogram(&self.dendrogram(), min_cluster_size, allow_single)
+    }
+
+    /// Whether the edges make one tree over the points (else every cut is all noise).
+    fn is_tree(&self) -> bool {
+        self.n >= 2 && self.edges.len() + 1 == self.n
+    }
+
+    fn no_bins(&self) -> Clustering {
+        Clustering {
+            labels: vec![NOISE; self.n],
+            n_clusters: 0,
+            strength: vec![0.0; self.n],
+        }
+    }
+
+    /// [`Hierarchy::cut_with`] on the dendrogram already built from the edges.
+    fn cut_dendrogram(
+        &self,
+        den: &Dendrogram,
+        min_cluster_size: usize,
+        allow_single: bool,
+    ) -> Clustering {
         let n = self.n;
         let mcs = min_cluster_size.max(2) as u32;
-        if n < 2 || self.edges.len() + 1 != n {
-            return Clustering {
-                labels: vec![NOISE; n],
-                n_clusters: 0,
-                strength: vec![0.0; n],
-            };
-        }
-        let den = self.dendrogram();
         let lambda_of = |dist: f32| 1.0 / (dist as f64).max(1e-12);
         let root = (2 * n - 2) as u32;
 
@@ -183,7 +208,7 @@ impl Hierarchy {
                         pc: &mut [u32],
                         pl: &mut [f64]| {
             leaves.clear();
-            collect_leaves(&den, n, node, leaves);
+            collect_leaves(den, n, node, leaves);
             for &p in leaves.iter() {
                 pc[p as usize] = cluster;
                 pl[p as usize] = lambda;
