@@ -262,14 +262,22 @@ impl Cut {
             self.clustering.n_clusters, self.min_cluster_size
         );
         let graph = match &self.graph {
-            Some(g) if g.joined > 0 => format!(
-                "; overlaps moved {} reads, placed {} unbinned and joined {} deep bins to others",
-                g.moved, g.rescued, g.joined
-            ),
-            Some(g) => format!(
-                "; overlaps moved {} reads and placed {} unbinned",
-                g.moved, g.rescued
-            ),
+            Some(g) => {
+                let mut said = format!(
+                    "; overlaps moved {} reads and placed {} unbinned",
+                    g.moved, g.rescued
+                );
+                if g.deep_made > 0 {
+                    said += &format!(
+                        ", gave {} deep element(s) (a phage or plasmid) a bin",
+                        g.deep_made
+                    );
+                }
+                if g.joined > 0 {
+                    said += &format!(", joined {} deep bins to others", g.joined);
+                }
+                said
+            }
             None => String::new(),
         };
         let base = format!("{base}{graph}");

@@ -517,6 +517,10 @@ pub struct GraphReport {
     /// Deep bins joined to another of the same depth that their reads overlap ([`join_deep`]).
     #[serde(default)]
     pub joined: usize,
+    /// Bins made of reads deep by their overlaps that composition had spread over other bins
+    /// ([`deep_by_overlaps`]).
+    #[serde(default)]
+    pub deep_made: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -596,6 +600,7 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32
         moved,
         rescued,
         joined: 0,
+        deep_made: 0,
     };
     (cur, report)
 }
@@ -722,6 +727,112 @@ pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>
     (out, joined)
 }
 
+/// A read is deep by its overlaps when it overlaps at least [`DEEP_DEGREE_RATIO`] times as many
+/// reads as the median read does, and at least [`DEEP_DEGREE_MIN`]. In a shallow sample the
+/// 15-mer depth cannot show a phage: at 90 % identity one 15-mer in five is error-free, so on a
+/// 5 000-read mix lambda (17× coverage) reads 5 against the genomes' 2, below
+/// [`crate::refine`]'s 4×. Its reads' overlaps can: lambda's median read overlaps 23 others,
+/// every genome's 0 or 1 (dev: 34 against at most 3; a 20 000-read CLR mix: 65 against at
+/// most 14).
+const DEEP_DEGREE_RATIO: f64 = 4.0;
+const DEEP_DEGREE_MIN: usize = 12;
+/// A deep element that already has a bin: this share of its deep reads in one bin, making up at
+/// least half of that bin.
+const OWN_BIN: f64 = 0.8;
+/// Most overlap weight from a deep element's reads to other reads, against the weight among
+/// them. A phage or plasmid is a replicon apart: its reads overlap each other and little else
+/// (lambda: 0.007 on dev, 0.02 on a 5 000-read ONT mix, 0.08 on a 20 000-read CLR mix). A
+/// genome's multi-copy repeat (rRNA operons, joined across genomes) or a deeper stretch of a
+/// genome is embedded in it, its reads overlapping the flanks as much as each other (0.4–7 on
+/// the same mixes).
+const APART: f64 = 0.25;
+
+/// Reads deep by their overlaps (many times the median read's overlaps, [`DEEP_DEGREE_RATIO`])
+/// that overlap each other form an element, a phage or plasmid many times deeper than the
+/// genomes; one of at least `min_size` reads that composition spread over other bins (lambda's
+/// halves, which differ in GC, each beside a host of its GC) becomes a bin of its own before the
+/// vote, which then brings its less covered reads (its ends) along, when its reads overlap
+/// little else ([`APART`]). An element that already has its bin, or a genome simply more
+/// abundant than the rest that is its own bin, is left alone.
+/// Returns the labels and the number of bins made.
+pub fn deep_by_overlaps(
+    labels: &[i32],
+    overlaps: &Overlaps,
+    adj: &Adjacency,
+    min_size: usize,
+) -> (Vec<i32>, usize) {
+    let n = labels.len();
+    let degree: Vec<usize> = (0..n).map(|i| adj.of(i).len()).collect();
+    let mut sorted = degree.clone();
+    sorted.sort_unstable();
+    let Some(&median) = sorted.get(n / 2) else {
+        return (labels.to_vec(), 0);
+    };
+    let least = ((DEEP_DEGREE_RATIO * median as f64).ceil() as usize).max(DEEP_DEGREE_MIN);
+    let deep: Vec<bool> = degree.iter().map(|&d| d >= least).collect();
+    let among: Vec<(u32, u32, u32)> = overlaps
+        .edges
+        .iter()
+        .copied()
+        .filter(|&(a, b, _)| deep[a as usize] && deep[b as usize])
+        .collect();
+    if among.is_empty() {
+        return (labels.to_vec(), 0);
+    }
+    let root = components(n, &among);
+    let mut members: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in (0..n).filter(|&i| deep[i]) {
+        members.entry(root[i]).or_default().push(i);
+    }
+    let k = labels.iter().map(|&l| l + 1).max().unwrap_or(0).max(0);
+    let mut bin_size = vec![0usize; k as usize];
+    for &l in labels.iter().filter(|&&l| l >= 0) {
+        bin_size[l as usize] += 1;
+    }
+    members.retain(|_, r| r.len() >= min_size.max(2));
+    // Weight among each element's reads, and from them to other reads.
+    let mut weight: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
+    let element =
+        |i: u32| Some(root[i as usize]).filter(|r| deep[i as usize] && members.contains_key(r));
+    for &(a, b, w) in &overlaps.edges {
+        match (element(a), element(b)) {
+            (Some(x), Some(y)) if x == y => weight.entry(x).or_default().0 += w as f64,
+            (x, y) => {
+                for e in [x, y].into_iter().flatten() {
+                    weight.entry(e).or_default().1 += w as f64;
+                }
+            }
+        }
+    }
+    let mut out = labels.to_vec();
+    let mut made = 0;
+    for (root, reads) in &members {
+        let (inside, outside) = weight.get(root).copied().unwrap_or_default();
+        if outside > APART * inside {
+            continue;
+        }
+        let mut per_bin: std::collections::BTreeMap<i32, usize> = Default::default();
+        for &i in reads {
+            *per_bin.entry(labels[i]).or_default() += 1;
+        }
+        let (&top, &count) = per_bin
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .expect("a component has reads");
+        let has_bin = top >= 0
+            && count as f64 >= OWN_BIN * reads.len() as f64
+            && 2 * count >= bin_size[top as usize];
+        if has_bin {
+            continue;
+        }
+        for &i in reads {
+            out[i] = k + made as i32;
+        }
+        made += 1;
+    }
+    (out, made)
+}
+
 /// Labels back to 0..n_clusters, largest first, dropping bins the vote emptied.
 pub fn renumber(labels: &[i32]) -> (Vec<i32>, usize) {
     let max = labels.iter().copied().max().unwrap_or(-1);
@@ -833,6 +944,62 @@ mod tests {
         let (l, joined) = join_deep(&labels, &o, &deeper);
         assert!(joined >= 1 && (200..240).all(|i| l[i] == l[200]));
         assert_ne!(l[0], l[100]);
+    }
+
+    #[test]
+    fn reads_deep_by_their_overlaps_that_composition_spread_get_a_bin() {
+        // Bins 0 and 1: two genomes of 100 reads each, a chain of overlaps (degree 2). Reads
+        // 0-19 of bin 0 and 100-119 of bin 1 are a phage's halves: 40 reads that all overlap
+        // each other (degree 39). Bin 2: a plasmid as deep, 30 reads already a bin of its own.
+        let mut labels: Vec<i32> = [0; 100].into_iter().chain([1; 100]).collect();
+        labels.extend([2; 30]);
+        let phage: Vec<u32> = (0..20).chain(100..120).collect();
+        let mut edges: Vec<(u32, u32, u32)> = (20..99).map(|i| (i, i + 1, 5)).collect();
+        edges.extend((120..199).map(|i| (i, i + 1, 5)));
+        for (x, &a) in phage.iter().enumerate() {
+            edges.extend(phage[x + 1..].iter().map(|&b| (a, b, 8)));
+        }
+        for a in 200..230u32 {
+            edges.extend((a + 1..230).map(|b| (a, b, 8)));
+        }
+        // A repeat (rRNA operons) in both genomes: reads 50-64 and 150-164 overlap each other,
+        // and each overlaps four of its genome's reads beside it as strongly.
+        let repeat: Vec<u32> = (50..65).chain(150..165).collect();
+        for (x, &a) in repeat.iter().enumerate() {
+            edges.extend(repeat[x + 1..].iter().map(|&b| (a, b, 8)));
+            edges.extend((a - 20..a - 16).map(|f| (f, a, 10)));
+        }
+        let o = Overlaps {
+            edges,
+            sampled: 1.0,
+            reads_indexed: 1.0,
+        };
+        let adj = o.adjacency(labels.len());
+        assert!(repeat.iter().all(|&r| adj.of(r as usize).len() >= 30));
+        let (l, made) = deep_by_overlaps(&labels, &o, &adj, 25);
+        assert_eq!(made, 1);
+        assert!(phage.iter().all(|&i| l[i as usize] == 3), "{l:?}");
+        assert!(
+            (20..100).all(|i| l[i] == 0) && (120..200).all(|i| l[i] == 1),
+            "{l:?}"
+        );
+        assert!(
+            (200..230).all(|i| l[i] == 2),
+            "the plasmid's own bin is left alone"
+        );
+        // An element smaller than the min cluster size is no bin.
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 50).1, 0);
+        // Every read as deep as the phage (a deep sample): nothing is deep against the median.
+        let mut dense = o.edges.clone();
+        for a in 20..100u32 {
+            dense.extend((a + 1..(a + 40).min(100)).map(|b| (a, b, 8)));
+        }
+        for a in 120..200u32 {
+            dense.extend((a + 1..(a + 40).min(200)).map(|b| (a, b, 8)));
+        }
+        let o = Overlaps { edges: dense, ..o };
+        let adj = o.adjacency(labels.len());
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 25).1, 0);
     }
 
     /// The plain definition: the least k-mer of every full window, each once.

@@ -222,6 +222,10 @@ struct SettingsArgs {
     /// encoder may be more certain, keeping finer differences between close genomes)
     #[arg(long, value_enum)]
     logvar: Option<binscape::model::LogVar>,
+    /// How the vectors are scaled for the VAE: unit (the seed: each column to [0, 1], a sigmoid
+    /// decoder) or zscore (each column centred and divided by its spread, a linear decoder)
+    #[arg(long, value_enum)]
+    scaling: Option<binscape::model::Scaling>,
     /// Random seed for weights, batches, noise and the layout: same seed, same bins [default: 42]
     #[arg(long)]
     seed: Option<u64>,
@@ -281,6 +285,7 @@ impl SettingsArgs {
             latent,
             hidden,
             logvar,
+            scaling,
             seed,
             n_neighbors,
             min_dist,

@@ -399,7 +399,10 @@ pub fn graph_corrected(
     index: &ReadIndex,
     labels: Option<&Labels>,
 ) -> (Cut, Vec<f64>) {
-    let (voted, mut report) = crate::graph::correct(&cut.clustering.labels, o, adj);
+    let (deep, made) =
+        crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, cut.min_cluster_size);
+    let (voted, mut report) = crate::graph::correct(&deep, o, adj);
+    report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
     let (voted, k) = crate::graph::renumber(&voted);

@@ -3,7 +3,7 @@
 use crate::embed::UmapParams;
 use crate::error::{Error, Result};
 use crate::features::{COVERAGE_BINS, KmerTable, MAX_K, MIN_K};
-use crate::model::{LogVar, TrainConfig};
+use crate::model::{LogVar, Scaling, TrainConfig};
 use crate::reads::FeatureOptions;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -73,6 +73,8 @@ pub struct Settings {
     pub hidden: Vec<usize>,
     /// Squashing of the encoder's log-variance (the seed uses softplus).
     pub logvar: LogVar,
+    /// How the vectors are scaled for the VAE (the seed: [0, 1] and a sigmoid decoder).
+    pub scaling: Scaling,
     pub seed: u64,
     pub n_neighbors: usize,
     pub min_dist: f32,
@@ -107,6 +109,7 @@ impl Default for Settings {
             latent: 8,
             hidden: vec![128, 64],
             logvar: LogVar::Softplus,
+            scaling: Scaling::Unit,
             seed: 42,
             n_neighbors: 15,
             min_dist: 0.1,
@@ -328,6 +331,7 @@ impl Settings {
             latent: self.latent,
             hidden: self.hidden.clone(),
             logvar: self.logvar,
+            scaling: self.scaling,
             seed: self.seed,
         }
     }

@@ -216,6 +216,39 @@ impl Matrix {
         }
     }
 
+    /// Every column clamped as [`Matrix::scaled_to_unit`] does, then centred on its mean and
+    /// divided by its standard deviation (VAMB's per-column normalisation): no column's values
+    /// are squashed against a bound, for a decoder with no sigmoid. Constant columns become 0.
+    pub fn standardised(&self, clip: f32) -> Matrix {
+        let mut m = self.scaled_to_unit(clip);
+        let (n, d) = (m.rows, m.cols);
+        let mut mean = vec![0f64; d];
+        let mut sq = vec![0f64; d];
+        for row in m.data.chunks(d.max(1)) {
+            for (j, &v) in row.iter().enumerate() {
+                mean[j] += v as f64;
+                sq[j] += (v as f64) * (v as f64);
+            }
+        }
+        let nf = n.max(1) as f64;
+        let sd: Vec<f64> = (0..d)
+            .map(|j| {
+                mean[j] /= nf;
+                (sq[j] / nf - mean[j] * mean[j]).max(0.0).sqrt()
+            })
+            .collect();
+        for row in m.data.chunks_mut(d.max(1)) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if sd[j] > 1e-9 {
+                    ((*v as f64 - mean[j]) / sd[j]) as f32
+                } else {
+                    0.0
+                };
+            }
+        }
+        m
+    }
+
     /// Scales every column to [0, 1] between its `clip` and `1 − clip` quantiles (values beyond
     /// are clamped), as the VAE's sigmoid output needs; `clip = 0` is plain min-max. Clipping
     /// keeps a few extreme reads (short, error-rich) from squashing everyone else into a sliver

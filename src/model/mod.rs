@@ -29,6 +29,17 @@ pub enum LogVar {
     Linear,
 }
 
+/// How the vectors are scaled for the VAE, and so what its decoder ends in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    /// The seed method: every column min-max scaled to [0, 1], a sigmoid decoder.
+    #[default]
+    Unit,
+    /// Every column centred and divided by its standard deviation, a linear decoder (VAMB).
+    Zscore,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -39,6 +50,8 @@ pub struct TrainConfig {
     pub latent: usize,
     pub hidden: Vec<usize>,
     pub logvar: LogVar,
+    #[serde(default)]
+    pub scaling: Scaling,
     pub seed: u64,
     /// Per-column weights of the reconstruction loss; empty means all 1.
     #[serde(default)]
@@ -179,10 +192,23 @@ fn train(
         ));
     }
     let dev = device();
-    let x = features.scaled_to_unit(crate::features::SCALE_CLIP);
+    let clip = crate::features::SCALE_CLIP;
+    let x = match cfg.scaling {
+        Scaling::Unit => features.scaled_to_unit(clip),
+        Scaling::Zscore => features.standardised(clip),
+    };
     let (n, d) = (x.rows, x.cols);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let model = Vae::new(d, &cfg.hidden, cfg.latent, cfg.logvar, &mut rng, &dev)?;
+    let sigmoid = cfg.scaling == Scaling::Unit;
+    let model = Vae::new(
+        d,
+        &cfg.hidden,
+        cfg.latent,
+        cfg.logvar,
+        sigmoid,
+        &mut rng,
+        &dev,
+    )?;
     let params = ParamsAdamW {
         lr: cfg.learning_rate,
         weight_decay: 0.0,

@@ -47,6 +47,8 @@ pub struct Vae {
     logvar: Dense,
     dec: Vec<Dense>,
     logvar_kind: LogVar,
+    /// The decoder ends in a sigmoid (inputs in [0, 1]) or is linear (standardised inputs).
+    sigmoid: bool,
     pub latent: usize,
     pub dims: usize,
 }
@@ -63,6 +65,7 @@ impl Vae {
         hidden: &[usize],
         latent: usize,
         logvar_kind: LogVar,
+        sigmoid: bool,
         rng: &mut ChaCha8Rng,
         dev: &Device,
     ) -> candle_core::Result<Self> {
@@ -87,6 +90,7 @@ impl Vae {
             logvar,
             dec,
             logvar_kind,
+            sigmoid,
             latent,
             dims,
         })
@@ -125,10 +129,10 @@ impl Vae {
         let last = self.dec.len() - 1;
         for (i, l) in self.dec.iter().enumerate() {
             h = l.forward(&h)?;
-            h = if i == last {
-                candle_nn::ops::sigmoid(&h)?
-            } else {
-                h.relu()?
+            h = match (i == last, self.sigmoid) {
+                (true, true) => candle_nn::ops::sigmoid(&h)?,
+                (true, false) => h,
+                (false, _) => h.relu()?,
             };
         }
         Ok(h)

@@ -23,6 +23,7 @@ fn cfg(epochs: usize) -> TrainConfig {
         latent: 4,
         hidden: vec![16, 8],
         logvar: binscape::model::LogVar::Softplus,
+        scaling: binscape::model::Scaling::Unit,
         seed: 3,
         column_weights: Vec::new(),
     }
