@@ -364,4 +364,33 @@ pub(crate) mod tests {
         let s = m.scaled_to_unit(0.0);
         assert_eq!(s.data, vec![0.0, 0.0, 0.5, 0.0, 1.0, 0.0]);
     }
+
+    #[test]
+    fn standardised_columns_have_mean_0_and_sd_1() {
+        // Column 0 spread out, column 1 constant, column 2 with one extreme value (clipped).
+        let rows = 200;
+        let data: Vec<f32> = (0..rows)
+            .flat_map(|i| {
+                let extreme = if i == 7 { 1e6 } else { (i % 13) as f32 };
+                [i as f32 * 0.5, 3.0, extreme]
+            })
+            .collect();
+        let m = Matrix::new(rows, 3, data);
+        let z = m.standardised(SCALE_CLIP);
+        for j in [0, 2] {
+            let col: Vec<f64> = (0..rows).map(|i| z.row(i)[j] as f64).collect();
+            let mean = col.iter().sum::<f64>() / rows as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64;
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+                "{j}: {mean} {var}"
+            );
+        }
+        assert!(
+            (0..rows).all(|i| z.row(i)[1] == 0.0),
+            "a constant column becomes 0"
+        );
+        // The extreme read is clamped first, so it does not squash the others.
+        assert!(z.row(7)[2] < 3.0, "{}", z.row(7)[2]);
+    }
 }
