@@ -196,7 +196,7 @@ struct SettingsArgs {
     #[arg(long)]
     epochs: Option<usize>,
     /// Training steps (batches) when --epochs is not given: training then costs about the same
-    /// at any number of reads [default: 1800, i.e. 300 epochs of 6 000 reads]
+    /// at any number of reads [default: 300, i.e. 50 epochs of 6 000 reads]
     #[arg(long)]
     train_steps: Option<usize>,
     /// Reads per training batch: smaller batches take more, noisier steps per epoch [default: 1024]
@@ -219,7 +219,8 @@ struct SettingsArgs {
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
     /// Log-variance head: softplus (the seed method; posterior sd at least 1) or linear (the
-    /// encoder may be more certain, keeping finer differences between close genomes)
+    /// encoder may be more certain, keeping finer differences between close genomes, and
+    /// learns in far fewer steps) [default: linear]
     #[arg(long, value_enum)]
     logvar: Option<binscape::model::LogVar>,
     /// How the vectors are scaled for the VAE: unit (the seed: each column to [0, 1], a sigmoid
@@ -235,7 +236,7 @@ struct SettingsArgs {
     /// UMAP minimum distance: smaller packs bins tighter on the map [default: 0.1]
     #[arg(long)]
     min_dist: Option<f32>,
-    /// UMAP layout epochs, 0 for automatic (500 up to 10 000 reads, else 200) [default: 0]
+    /// UMAP layout epochs, 0 for automatic (200) [default: 0]
     #[arg(long)]
     umap_epochs: Option<usize>,
     /// Cluster on the 2-D map or on the latent itself [default: map]

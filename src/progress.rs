@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Debug, Default)]
 pub struct Progress {
     inner: Arc<ProgressInner>,
+    /// Shared with every [`Progress::sibling`]: one Cancel stops work running side by side.
+    cancel: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default)]
@@ -14,10 +16,17 @@ struct ProgressInner {
     stage: Mutex<String>,
     done: AtomicU64,
     total: AtomicU64,
-    cancel: AtomicBool,
 }
 
 impl Progress {
+    /// A progress of its own (stage, counts) that shares this one's cancellation: for work that
+    /// runs beside the stage the user watches (the read overlaps while the VAE trains).
+    pub fn sibling(&self) -> Progress {
+        Progress {
+            inner: Arc::default(),
+            cancel: self.cancel.clone(),
+        }
+    }
     pub fn start(&self, stage: &str, total: u64) {
         if let Ok(mut s) = self.inner.stage.lock() {
             *s = stage.to_string();
@@ -61,9 +70,32 @@ impl Progress {
         }
     }
     pub fn cancel(&self) {
-        self.inner.cancel.store(true, Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
     }
     pub fn cancelled(&self) -> bool {
-        self.inner.cancel.load(Ordering::Relaxed)
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sibling_keeps_its_own_counts_and_shares_the_cancel() {
+        let p = Progress::default();
+        p.start("training", 10);
+        let side = p.sibling();
+        side.start("overlaps", 4);
+        side.set(3);
+        assert_eq!(p.get(), ("training".to_string(), 0, 10));
+        assert_eq!(side.get(), ("overlaps".to_string(), 3, 4));
+        assert!(!side.cancelled());
+        p.cancel();
+        assert!(side.cancelled());
+        // And the other way round.
+        let q = Progress::default();
+        q.sibling().cancel();
+        assert!(q.cancelled());
     }
 }

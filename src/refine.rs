@@ -30,6 +30,9 @@ const MAX_FIT: usize = 20_000;
 /// laid-out reads on the bin's axes ([`umap_sampled`]). The relatives this split are tens of
 /// thousands of reads apart at any scale; a 95 000-read bin alone took 20 s to lay out.
 const MAP_ROWS: usize = 30_000;
+/// Rounds of splitting: the first examines every bin, each later one only the parts of the
+/// bins the round before split.
+const ROUNDS: usize = 3;
 /// A sub-bin must hold at least 1/SHARE of its bin (and the run's min cluster size).
 const SHARE: usize = 20;
 
@@ -78,7 +81,21 @@ pub fn refine(
     s: &Settings,
     progress: &Progress,
 ) -> Result<(Clustering, Vec<Split>)> {
-    let (c, mut splits) = by_composition(index, c, s, progress)?;
+    let mut eligible = vec![true; c.n_clusters];
+    let mut c = c.clone();
+    let mut splits = Vec::new();
+    // A split's parts are looked at again, each on its own axes: a genome and a close relative
+    // can ride together in one part of a bin that held a third genome, and show apart only once
+    // that third one is gone (mix F: K. pneumoniae with its relative after E. coli left).
+    for _ in 0..ROUNDS {
+        let (next, more, fresh) = by_composition(index, &c, s, progress, &eligible)?;
+        c = next;
+        if more.is_empty() {
+            break;
+        }
+        splits.extend(more);
+        eligible = fresh;
+    }
     let min = s.min_cluster_size_for(index.len()).max(MIN_SUB);
     let (c, more) = by_depth(&c, &index.kmer_depth, min);
     splits.extend(more);
@@ -232,13 +249,15 @@ fn numbered(mut groups: Vec<Vec<u32>>, c: &Clustering) -> Clustering {
     }
 }
 
-/// Each bin split by its own 5-mer map (the module's doc), bins renumbered by size.
+/// Each `eligible` bin split by its own 5-mer map (the module's doc), bins renumbered by size;
+/// also which of the new bins are parts of a split.
 fn by_composition(
     index: &ReadIndex,
     c: &Clustering,
     s: &Settings,
     progress: &Progress,
-) -> Result<(Clustering, Vec<Split>)> {
+    eligible: &[bool],
+) -> Result<(Clustering, Vec<Split>, Vec<bool>)> {
     let n = index.len();
     let dim = crate::features::KmerTable::new(REFINE_K).dims();
     let mut bins: Vec<Bin> = (0..c.n_clusters)
@@ -258,11 +277,11 @@ fn by_composition(
     let examined: Vec<usize> = (0..bins.len())
         .filter(|&b| {
             let size = bins[b].rows.len();
-            size >= 2 * sub_min_size(size, s, n)
+            eligible.get(b).copied().unwrap_or(false) && size >= 2 * sub_min_size(size, s, n)
         })
         .collect();
     if examined.is_empty() {
-        return Ok((c.clone(), Vec::new()));
+        return Ok((c.clone(), Vec::new(), vec![false; c.n_clusters]));
     }
 
     // Pass 1: the fit reads. Short reads' k-mer profiles are the noisiest (sampling variance
@@ -362,6 +381,7 @@ fn by_composition(
         .collect();
     let mut groups: Vec<Vec<u32>> = Vec::new();
     let mut splits = Vec::new();
+    let mut from_split = vec![false; n];
     for (b, bin) in bins.iter().enumerate() {
         if !examined.contains(&b) {
             groups.push(bin.rows.clone());
@@ -383,11 +403,19 @@ fn by_composition(
             unbinned: 0,
         });
         for p in parts {
-            groups.push(p.iter().map(|&i| rows[i as usize]).collect());
+            let part: Vec<u32> = p.iter().map(|&i| rows[i as usize]).collect();
+            part.iter().for_each(|&r| from_split[r as usize] = true);
+            groups.push(part);
         }
     }
-
-    Ok((numbered(groups, c), splits))
+    let out = numbered(groups, c);
+    let mut fresh = vec![false; out.n_clusters];
+    for (row, &l) in out.labels.iter().enumerate() {
+        if l >= 0 && from_split[row] {
+            fresh[l as usize] = true;
+        }
+    }
+    Ok((out, splits, fresh))
 }
 
 fn standardize(row: &mut [f32], mean: &[f32], sd: &[f32]) {

@@ -16,7 +16,7 @@ pub struct UmapParams {
     pub n_neighbors: usize,
     pub min_dist: f32,
     pub spread: f32,
-    /// 0: 500 epochs up to 10 000 points, 200 above (umap-learn's rule).
+    /// 0: [`DEFAULT_EPOCHS`].
     pub n_epochs: usize,
     pub negative_sample_rate: usize,
     pub seed: u64,
@@ -214,6 +214,11 @@ pub fn knn_all_cancellable(
     Some(out)
 }
 
+/// Layout epochs at any size. umap-learn runs 500 up to 10 000 points and 200 above; 200 at
+/// every size bins as well here (dev reads, seeds 42/1/2: ARI 0.907 with 500, 0.903 with 200;
+/// mix F 0.839 / 0.839 at seeds 1 and 2) and takes the map of 6 000 reads from 3.2 s to 1.3 s.
+pub const DEFAULT_EPOCHS: usize = 200;
+
 /// Lays out `data` (n × dim, row-major) in 2-D; returns n × 2. `progress(done, total)` is called
 /// once per epoch and returns false to cancel (then `None`).
 pub fn umap(
@@ -232,10 +237,8 @@ pub fn umap(
     let k = p.n_neighbors.clamp(2, n);
     let n_epochs = if p.n_epochs > 0 {
         p.n_epochs
-    } else if n <= 10_000 {
-        500
     } else {
-        200
+        DEFAULT_EPOCHS
     };
     let knn = knn_all_cancellable(data, dim, k, &mut || progress(0, n_epochs))?;
     let g = fuzzy_graph(&knn, k);
