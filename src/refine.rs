@@ -94,7 +94,28 @@ pub fn refine(
             break;
         }
         splits.extend(more);
+        // A deep element's parts differ by locus, not by genome (a phage's reads group by where
+        // on it they lie): they are not split again; the graph joins such pieces later.
+        let usual = median_depth(
+            c.labels
+                .iter()
+                .zip(&index.kmer_depth)
+                .filter(|(l, _)| **l >= 0)
+                .map(|(_, d)| *d),
+        );
         eligible = fresh;
+        for (b, e) in eligible.iter_mut().enumerate() {
+            if *e {
+                let d = median_depth(
+                    c.labels
+                        .iter()
+                        .zip(&index.kmer_depth)
+                        .filter(|(l, _)| **l == b as i32)
+                        .map(|(_, d)| *d),
+                );
+                *e = !deep_over(d, usual);
+            }
+        }
     }
     let min = s.min_cluster_size_for(index.len()).max(MIN_SUB);
     let (c, more) = by_depth(&c, &index.kmer_depth, min);
