@@ -276,6 +276,12 @@ impl Cut {
                 if g.joined > 0 {
                     said += &format!(", joined {} deep bins to others", g.joined);
                 }
+                if g.dropped > 0 {
+                    said += &format!(
+                        ", left {} reads unbinned whose bin fell under the min cluster size",
+                        g.dropped
+                    );
+                }
                 said
             }
             None => String::new(),

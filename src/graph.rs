@@ -521,6 +521,10 @@ pub struct GraphReport {
     /// ([`deep_by_overlaps`]).
     #[serde(default)]
     pub deep_made: usize,
+    /// Reads left unbinned because the vote took their bin under the min cluster size
+    /// ([`renumber`]).
+    #[serde(default)]
+    pub dropped: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -601,6 +605,7 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32
         rescued,
         joined: 0,
         deep_made: 0,
+        dropped: 0,
     };
     (cur, report)
 }
@@ -833,8 +838,10 @@ pub fn deep_by_overlaps(
     (out, made)
 }
 
-/// Labels back to 0..n_clusters, largest first, dropping bins the vote emptied.
-pub fn renumber(labels: &[i32]) -> (Vec<i32>, usize) {
+/// Labels back to 0..n_clusters, largest first. Bins the vote left with fewer than `min_size`
+/// reads (or none) are dropped, their reads unbinned: no bin is smaller than the min cluster
+/// size, whatever moved.
+pub fn renumber(labels: &[i32], min_size: usize) -> (Vec<i32>, usize) {
     let max = labels.iter().copied().max().unwrap_or(-1);
     let mut size = vec![0usize; (max + 1).max(0) as usize];
     for &l in labels {
@@ -842,7 +849,9 @@ pub fn renumber(labels: &[i32]) -> (Vec<i32>, usize) {
             size[l as usize] += 1;
         }
     }
-    let mut order: Vec<usize> = (0..size.len()).filter(|&b| size[b] > 0).collect();
+    let mut order: Vec<usize> = (0..size.len())
+        .filter(|&b| size[b] >= min_size.max(1))
+        .collect();
     order.sort_by(|&a, &b| size[b].cmp(&size[a]).then(a.cmp(&b)));
     let mut new = vec![NOISE; size.len()];
     for (i, &b) in order.iter().enumerate() {
@@ -860,6 +869,18 @@ pub fn renumber(labels: &[i32]) -> (Vec<i32>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renumber_orders_bins_by_size_and_drops_those_under_the_min_size() {
+        // Bin 0: 2 reads, bin 1: 4, bin 2: none, bin 3: 3; one read unbinned.
+        let labels = [1, 0, 1, 3, NOISE, 1, 3, 0, 1, 3];
+        let (out, k) = renumber(&labels, 3);
+        assert_eq!(k, 2);
+        assert_eq!(out, vec![0, NOISE, 0, 1, NOISE, 0, 1, NOISE, 0, 1]);
+        // A min size of 0 or 1 keeps every bin that holds a read.
+        assert_eq!(renumber(&labels, 0), renumber(&labels, 1));
+        assert_eq!(renumber(&labels, 1).1, 3);
+    }
 
     #[test]
     fn a_read_joins_the_bin_its_overlaps_agree_on() {

@@ -430,7 +430,11 @@ pub fn graph_corrected(
     report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
-    let (voted, k) = crate::graph::renumber(&voted);
+    let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
+    report.dropped = (0..voted.len())
+        .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
+        .count();
+    let voted = renumbered;
     let agreement = crate::graph::agreement(&voted, k, o);
     let clustering = Clustering {
         labels: voted,

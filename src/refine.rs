@@ -33,7 +33,7 @@ const MAP_ROWS: usize = 30_000;
 /// Rounds of splitting (1: rounds are off until the demo GUI test passes with them: with 3,
 /// the graph vote left parts under the min cluster size). The first examines every bin, each later one only the parts of the
 /// bins the round before split.
-const ROUNDS: usize = 1;
+const ROUNDS: usize = 3;
 /// A sub-bin must hold at least 1/SHARE of its bin (and the run's min cluster size).
 const SHARE: usize = 20;
 
@@ -97,26 +97,8 @@ pub fn refine(
         splits.extend(more);
         // A deep element's parts differ by locus, not by genome (a phage's reads group by where
         // on it they lie): they are not split again; the graph joins such pieces later.
-        let usual = median_depth(
-            c.labels
-                .iter()
-                .zip(&index.kmer_depth)
-                .filter(|(l, _)| **l >= 0)
-                .map(|(_, d)| *d),
-        );
-        eligible = fresh;
-        for (b, e) in eligible.iter_mut().enumerate() {
-            if *e {
-                let d = median_depth(
-                    c.labels
-                        .iter()
-                        .zip(&index.kmer_depth)
-                        .filter(|(l, _)| **l == b as i32)
-                        .map(|(_, d)| *d),
-                );
-                *e = !deep_over(d, usual);
-            }
-        }
+        let deep = deep_bins(&c, &index.kmer_depth);
+        eligible = fresh.iter().zip(&deep).map(|(f, d)| *f && !d).collect();
     }
     let min = s.min_cluster_size_for(index.len()).max(MIN_SUB);
     let (c, more) = by_depth(&c, &index.kmer_depth, min);
@@ -141,6 +123,39 @@ const SATURATED_RATIO: f32 = 2.5;
 /// mix the genomes lie at 53–78 and lambda's bins at 255, where four times 66 cannot show.
 pub(crate) fn deep_over(median: f32, usual: f32) -> bool {
     median >= DEPTH_FACTOR * usual || (median >= 255.0 && 255.0 >= SATURATED_RATIO * usual)
+}
+
+/// Each bin's reads (rows in ascending order).
+fn rows_by_bin(c: &Clustering) -> Vec<Vec<u32>> {
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); c.n_clusters];
+    for (r, &l) in c.labels.iter().enumerate() {
+        if l >= 0 {
+            groups[l as usize].push(r as u32);
+        }
+    }
+    groups
+}
+
+/// The median depth of all binned reads (`groups`), at least 1.
+fn usual_depth(groups: &[Vec<u32>], depth: &[u8]) -> f32 {
+    median_depth(groups.iter().flatten().map(|&r| depth[r as usize])).max(1.0)
+}
+
+/// Per bin of `c`: deep ([`deep_over`] the binned reads' median depth). None is without the
+/// coverage features (`depth` empty).
+fn deep_bins(c: &Clustering, depth: &[u8]) -> Vec<bool> {
+    if depth.len() != c.labels.len() {
+        return vec![false; c.n_clusters];
+    }
+    let groups = rows_by_bin(c);
+    let usual = usual_depth(&groups, depth);
+    groups
+        .iter()
+        .map(|g| {
+            let median = median_depth(g.iter().map(|&r| depth[r as usize])).max(1.0);
+            !g.is_empty() && deep_over(median, usual)
+        })
+        .collect()
 }
 
 /// Median of reads' 15-mer depths ([`ReadIndex::kmer_depth`]); 0 for none.
@@ -171,17 +186,12 @@ fn by_depth(c: &Clustering, depth: &[u8], min: usize) -> (Clustering, Vec<Split>
     if depth.len() != c.labels.len() {
         return (c.clone(), Vec::new());
     }
-    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); c.n_clusters];
-    for (r, &l) in c.labels.iter().enumerate() {
-        if l >= 0 {
-            groups[l as usize].push(r as u32);
-        }
-    }
+    let mut groups = rows_by_bin(c);
     let median_of = |rows: &[u32]| median_depth(rows.iter().map(|&r| depth[r as usize]));
     if groups.iter().all(|g| g.is_empty()) {
         return (c.clone(), Vec::new());
     }
-    let usual = median_of(&groups.concat()).max(1.0);
+    let usual = usual_depth(&groups, depth);
     let mut splits = Vec::new();
     let mut deep = Vec::new();
     for g in groups.iter_mut().filter(|g| !g.is_empty()) {
@@ -282,20 +292,16 @@ fn by_composition(
 ) -> Result<(Clustering, Vec<Split>, Vec<bool>)> {
     let n = index.len();
     let dim = crate::features::KmerTable::new(REFINE_K).dims();
-    let mut bins: Vec<Bin> = (0..c.n_clusters)
-        .map(|_| Bin {
-            rows: Vec::new(),
+    let mut bins: Vec<Bin> = rows_by_bin(c)
+        .into_iter()
+        .map(|rows| Bin {
+            rows,
             mean: Vec::new(),
             sd: Vec::new(),
             pca: None,
             buf: Vec::new(),
         })
         .collect();
-    for (row, &l) in c.labels.iter().enumerate() {
-        if l >= 0 {
-            bins[l as usize].rows.push(row as u32);
-        }
-    }
     let examined: Vec<usize> = (0..bins.len())
         .filter(|&b| {
             let size = bins[b].rows.len();

@@ -58,8 +58,8 @@ impl Pca {
             for _ in 0..300 {
                 let mut w: Vec<f64> = cov.par_chunks(dim).map(|r| dot(r, &v)).collect();
                 for p in &comps {
-                    let dot: f64 = w.iter().zip(p).map(|(a, b)| a * b).sum();
-                    w.iter_mut().zip(p).for_each(|(a, b)| *a -= dot * b);
+                    let along = dot(&w, p);
+                    w.iter_mut().zip(p).for_each(|(a, b)| *a -= along * b);
                 }
                 let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
                 if norm < 1e-300 {

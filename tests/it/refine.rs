@@ -163,3 +163,37 @@ fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
         "{phage_in} phage, {host_in} host reads"
     );
 }
+
+/// Genomes A (GC 38 %) and B (43 %) and a far one, C (72 %), all in one bin: the bin's first map
+/// puts A and B together apart from C, and they are told apart when that part is looked at
+/// again on its own axes (the second round).
+#[test]
+fn the_parts_of_a_split_bin_are_split_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
+    for (g, (gc, n)) in [(0.38, 300), (0.43, 200), (0.72, 300)]
+        .into_iter()
+        .enumerate()
+    {
+        reads.extend(
+            genome_reads(gc, n, &mut rng)
+                .into_iter()
+                .map(|s| (g as i32, s)),
+        );
+    }
+    let (index, truth) = shuffled_and_loaded(dir.path(), reads, &mut rng, false);
+    let n = truth.len();
+    let one = Clustering {
+        labels: vec![0; n],
+        n_clusters: 1,
+        strength: vec![1.0; n],
+    };
+    let (refined, splits) =
+        refine(&index, &one, &Settings::default(), &Progress::default()).unwrap();
+    assert_eq!(refined.n_clusters, 3, "splits: {splits:?}");
+    assert_eq!(splits.len(), 2, "the bin, then its A + B part: {splits:?}");
+    assert_eq!((splits[0].reads, splits[1].reads), (n, 500), "{splits:?}");
+    let ari = adjusted_rand_index(&refined.labels, &truth);
+    assert!(ari > 0.9, "ARI {ari}");
+}
