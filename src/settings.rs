@@ -22,7 +22,7 @@ pub const MAX_EPOCHS: usize = 1_000_000;
 pub const MAX_STEPS: usize = 100_000_000;
 /// The step budget, whatever the number of reads: 50 epochs of the 6 000 dev reads at batch
 /// 1 024. With the linear log-variance head the latent is as good after 300 steps as after the
-/// seed's 300 epochs (1 800 steps): mean ARI over seven simulated mixes and the dev reads at
+/// seed's 300 epochs (1 800 steps): mean ARI over six simulated mixes and the dev reads at
 /// three seeds each in the README; training of the dev reads 18 s → 3 s.
 pub const DEFAULT_TRAIN_STEPS: usize = 300;
 pub const MAX_NEIGHBORS: usize = 1000;
