@@ -643,6 +643,37 @@ impl ReadGraph {
     }
 }
 
+/// Why a read is where it is, as far as overlaps tell: how many reads it overlaps, and how many
+/// of those are in its own bin (none for an unbinned read). A read with no overlaps is binned
+/// by its composition alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Support {
+    pub overlaps: u32,
+    pub in_bin: u32,
+}
+
+/// Each read's [`Support`] under `labels`.
+pub fn support(labels: &[i32], adj: &Adjacency) -> Vec<Support> {
+    (0..labels.len())
+        .into_par_iter()
+        .map(|i| {
+            let links = adj.of(i);
+            let in_bin = if labels[i] < 0 {
+                0
+            } else {
+                links
+                    .iter()
+                    .filter(|&&(j, _)| labels[j as usize] == labels[i])
+                    .count()
+            };
+            Support {
+                overlaps: links.len() as u32,
+                in_bin: in_bin as u32,
+            }
+        })
+        .collect()
+}
+
 /// Per bin: the share of its reads' overlaps (by weight) that stay inside it, a confidence that
 /// needs no ground truth (NaN for a bin with no overlaps).
 pub fn agreement(labels: &[i32], n_clusters: usize, overlaps: &Overlaps) -> Vec<f64> {
@@ -880,6 +911,20 @@ mod tests {
         // A min size of 0 or 1 keeps every bin that holds a read.
         assert_eq!(renumber(&labels, 0), renumber(&labels, 1));
         assert_eq!(renumber(&labels, 1).1, 3);
+    }
+
+    #[test]
+    fn support_counts_a_reads_overlaps_and_those_in_its_bin() {
+        // Read 0 overlaps 1 (same bin), 2 (other bin) and 3 (unbinned); read 3 is unbinned, so
+        // none of its overlaps is in its bin; read 4 overlaps nothing.
+        let labels = vec![0, 0, 1, NOISE, 0];
+        let o = Overlaps {
+            edges: vec![(0, 1, 9), (0, 2, 9), (0, 3, 9), (1, 3, 9)],
+            ..Default::default()
+        };
+        let s = support(&labels, &o.adjacency(labels.len()));
+        let pairs: Vec<(u32, u32)> = s.iter().map(|s| (s.overlaps, s.in_bin)).collect();
+        assert_eq!(pairs, vec![(3, 1), (2, 1), (1, 0), (2, 0), (0, 0)]);
     }
 
     #[test]

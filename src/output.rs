@@ -438,8 +438,16 @@ pub fn write_losses(path: &Path, losses: &[LossRow]) -> Result<()> {
     Ok(())
 }
 
-/// Writes `read_id  bin  x  y` for every read (the map is n × 2), atomically.
-pub fn write_assignments(path: &Path, index: &ReadIndex, cut: &Cut, map: &Matrix) -> Result<()> {
+/// Writes `read_id  bin  x  y  overlaps  overlaps_in_bin` for every read (the map is n × 2),
+/// atomically. The last two say why a read is in its bin: how many reads it overlaps and how
+/// many of those share its bin (`NA` without the overlap graph).
+pub fn write_assignments(
+    path: &Path,
+    index: &ReadIndex,
+    cut: &Cut,
+    map: &Matrix,
+    support: Option<&[crate::graph::Support]>,
+) -> Result<()> {
     let labels = &cut.clustering.labels;
     let names: Vec<String> = (0..cut.clustering.n_clusters as i32)
         .map(|l| cut.name(l))
@@ -452,9 +460,20 @@ pub fn write_assignments(path: &Path, index: &ReadIndex, cut: &Cut, map: &Matrix
     };
     write_atomically(path, |w| {
         let io = |e| Error::write(path, e);
-        writeln!(w, "read_id\tbin\tx\ty").map_err(io)?;
-        for ((id, &l), xy) in index.ids.iter().zip(labels).zip(map.data.chunks_exact(2)) {
-            writeln!(w, "{id}\t{}\t{}\t{}", name(l), xy[0], xy[1]).map_err(io)?;
+        writeln!(w, "read_id\tbin\tx\ty\toverlaps\toverlaps_in_bin").map_err(io)?;
+        for (i, ((id, &l), xy)) in index
+            .ids
+            .iter()
+            .zip(labels)
+            .zip(map.data.chunks_exact(2))
+            .enumerate()
+        {
+            let (name, x, y) = (name(l), xy[0], xy[1]);
+            match support.and_then(|s| s.get(i)) {
+                Some(s) => writeln!(w, "{id}\t{name}\t{x}\t{y}\t{}\t{}", s.overlaps, s.in_bin),
+                None => writeln!(w, "{id}\t{name}\t{x}\t{y}\tNA\tNA"),
+            }
+            .map_err(io)?;
         }
         Ok(())
     })?;

@@ -294,6 +294,8 @@ pub struct RunResult {
     pub warnings: Vec<String>,
     /// What the overlap graph changed, and per bin the share of its overlaps inside it.
     pub graph: Option<(crate::graph::GraphReport, Vec<f64>)>,
+    /// Per read: its overlaps, and those in its bin (None without the graph).
+    pub support: Option<Vec<crate::graph::Support>>,
 }
 
 /// Every stage from the reads to the final bins, in order; `on_event` hears what the user
@@ -378,14 +380,15 @@ pub fn run(
             cut = cut.refine(&index, labels.as_ref(), s, progress)?;
             seconds.push((Stage::Refine, t.elapsed().as_secs_f64()));
         }
-        let mut graph = None;
+        let (mut graph, mut support) = (None, None);
         let mut warnings = warnings;
         if let Some(h) = overlaps {
             let t = Instant::now();
             let (o, found_in) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            let (c, agreement) =
-                graph_corrected(&cut, &o, &o.adjacency(n), &index, labels.as_ref());
+            let adj = o.adjacency(n);
+            let (c, agreement) = graph_corrected(&cut, &o, &adj, &index, labels.as_ref());
             cut = c;
+            support = Some(crate::graph::support(&cut.clustering.labels, &adj));
             // The search's own seconds (spent beside training), plus the correction.
             seconds.push((Stage::Graph, found_in + t.elapsed().as_secs_f64()));
             graph = cut.graph.clone().map(|r| (r, agreement));
@@ -398,9 +401,9 @@ pub fn run(
             on_event(RunEvent::Warning(&w));
             warnings.push(w);
         }
-        Ok((latent, m, cut, train_log, warnings, graph))
+        Ok((latent, m, cut, train_log, warnings, graph, support))
     });
-    let (latent, m, cut, train, warnings, graph) = done?;
+    let (latent, m, cut, train, warnings, graph, support) = done?;
     Ok(RunResult {
         index,
         labels,
@@ -412,6 +415,7 @@ pub fn run(
         seconds,
         warnings,
         graph,
+        support,
     })
 }
 
@@ -500,6 +504,7 @@ pub fn from_session(
         seconds,
         warnings: input.warnings,
         graph: None,
+        support: None,
     })
 }
 
@@ -562,6 +567,7 @@ impl RunResult {
             &self.index,
             &self.cut,
             &self.map,
+            self.support.as_deref(),
         )?;
         output::write_bin_table(&dir.join("bins.tsv"), &self.report(s).per_bin)?;
         output::write_losses(&dir.join("loss.tsv"), &self.train.losses)?;

@@ -605,13 +605,16 @@ impl Explorer {
         let index = d.index.clone();
         let cut = m.cut.clone();
         let map = Matrix::new(index.len(), 2, m.xy.clone());
+        let graph = d.graph.clone();
         self.jobs.spawn(
             JobKind::Export,
             "Exporting assignments",
             self.data_generation,
             move |_| {
+                let support =
+                    graph.map(|g| crate::graph::support(&cut.clustering.labels, &g.adjacency));
                 Outcome::Exported(
-                    crate::output::write_assignments(&path, &index, &cut, &map)
+                    crate::output::write_assignments(&path, &index, &cut, &map, support.as_deref())
                         .map(|_| format!("Wrote the bin of every read to {}", path.display())),
                 )
             },

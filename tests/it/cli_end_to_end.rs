@@ -61,9 +61,26 @@ fn run_writes_every_read_once_and_scores() {
     // assignments.tsv names every read and agrees with the files.
     let tsv = std::fs::read_to_string(out.join("assignments.tsv")).unwrap();
     let mut lines = tsv.lines();
-    assert_eq!(lines.next(), Some("read_id\tbin\tx\ty"));
+    assert_eq!(
+        lines.next(),
+        Some("read_id\tbin\tx\ty\toverlaps\toverlaps_in_bin")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), reads.len());
+    // Each read's overlaps, and those in its bin: the genomes are 2× deep and error-free, so
+    // reads overlap, and almost only reads of their own genome (so of their own bin).
+    let (mut all, mut inside) = (0u32, 0u32);
+    for r in &rows {
+        let (o, i): (u32, u32) = (r[4].parse().unwrap(), r[5].parse().unwrap());
+        assert!(i <= o, "{r:?}");
+        all += o;
+        inside += i;
+    }
+    assert!(all > 0 && all % 2 == 0, "{all} overlap ends");
+    assert!(
+        inside as f64 >= 0.9 * all as f64,
+        "{inside} of {all} in their bin"
+    );
     for r in &rows {
         let file = format!("{}.fasta", r[1]);
         assert!(
@@ -117,6 +134,27 @@ fn same_seed_same_assignments_and_settings_replay() {
         run(&d.path().join("e"), &other),
         "the seed has no effect"
     );
+}
+
+#[test]
+fn without_the_graph_the_overlap_columns_say_na() {
+    let d = tmp();
+    let (fa, _) = reads_fasta(d.path(), 40, 2);
+    let out = d.path().join("o");
+    let mut args = vec![
+        "run",
+        path_str(&fa),
+        "--out",
+        path_str(&out),
+        "-q",
+        "--no-graph",
+    ];
+    args.extend_from_slice(FAST);
+    run_ok(&args);
+    let tsv = std::fs::read_to_string(out.join("assignments.tsv")).unwrap();
+    let rows: Vec<&str> = tsv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 120);
+    assert!(rows.iter().all(|l| l.ends_with("\tNA\tNA")), "{}", rows[0]);
 }
 
 #[test]
