@@ -77,3 +77,10 @@ xdotool mousemove --window "$win" ${BINSCAPE_SHOT_HOVER:-810 232}
 sleep 1
 shot 7-overlaps
 stop
+
+# 8. Coloured by agreement: green reads' overlaps all share their bin, red ones' mostly do not,
+# grey ones have none (the dev reads when present).
+if [[ -f $big ]]; then start "$big" --train --colour-by agreement; else start --demo --train --colour-by agreement; fi
+sleep 70
+shot 8-agreement
+stop

@@ -157,6 +157,19 @@ impl Explorer {
                 }
                 None => vec![colours::GREY; n],
             },
+            ColourBy::Agreement => match &d.graph {
+                // O(overlaps), here on the UI thread: tens of ms at a million reads, and only
+                // when the bins or the mode change.
+                Some(g) => {
+                    let labels = &m.cut.clustering.labels;
+                    crate::graph::support(labels, &g.adjacency)
+                        .into_iter()
+                        .zip(labels)
+                        .map(|(s, &l)| colours::agreement(s, l >= 0))
+                        .collect()
+                }
+                None => vec![colours::GREY; n],
+            },
             ColourBy::Length => {
                 let (lo, hi) = d.log_length_range;
                 d.index

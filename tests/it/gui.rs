@@ -1,7 +1,7 @@
 //! The explorer driven through egui_kittest (no display): the real app, real workers, widgets
 //! found by their accessible names. File dialogs answer with fixed paths.
 use binscape::Settings;
-use binscape::gui::colours::ColourBy;
+use binscape::gui::colours::{self, ColourBy};
 use binscape::gui::jobs::{Dialogs, JobKind, Pick};
 use binscape::gui::{Explorer, Startup};
 use egui::accesskit::Role;
@@ -404,6 +404,42 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
     h.step();
     assert_eq!(h.state().colour_by, ColourBy::Component);
     assert_ne!(h.state().colours, by_bin);
+
+    // Colour by agreement: each read by the share of its overlaps in its bin; after the vote,
+    // most reads with overlaps agree with their bin.
+    h.get_by_role_and_label(Role::RadioButton, "Agreement")
+        .click();
+    h.step();
+    {
+        let a = h.state();
+        assert_eq!(a.colour_by, ColourBy::Agreement);
+        let labels = &a.map.as_ref().unwrap().cut.clustering.labels;
+        let [all, most, few, none] = colours::AGREEMENT.map(|(_, c)| c);
+        let count = |c| a.colours.iter().filter(|&&x| x == c).count();
+        for (i, &c) in a.colours.iter().enumerate() {
+            let (o, inside) = (
+                links.adjacency.of(i).len(),
+                links
+                    .adjacency
+                    .of(i)
+                    .iter()
+                    .filter(|&&(j, _)| labels[j as usize] == labels[i])
+                    .count(),
+            );
+            let want = if labels[i] < 0 || o == 0 {
+                none
+            } else if inside == o {
+                all
+            } else if 2 * inside > o {
+                most
+            } else {
+                few
+            };
+            assert_eq!(c, want, "read {i}: {inside} of {o} overlaps in its bin");
+        }
+        let counts = [count(all), count(most), count(few), count(none)];
+        assert!(counts[0] > 4 * (counts[1] + counts[2]), "{counts:?}");
+    }
     h.get_by_role_and_label(Role::RadioButton, "Bin").click();
     h.step();
 }

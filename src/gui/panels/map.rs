@@ -23,6 +23,14 @@ pub(super) fn map(app: &Explorer, scatter: &mut ScatterView, ui: &mut Ui, out: &
                 .on_disabled_hover_text(
                     "Found after the first cut when \"Overlap graph\" is on (left)",
                 );
+            ui.radio_value(&mut c, ColourBy::Agreement, "Agreement")
+                .on_hover_text(
+                    "How many of each read's overlaps lie in its bin: red reads sit where \
+                     their overlaps disagree, grey ones have none (placed by composition alone)",
+                )
+                .on_disabled_hover_text(
+                    "Found after the first cut when \"Overlap graph\" is on (left)",
+                );
         });
         if c != app.colour_by {
             out.push(Action::ColourBy(c));
@@ -142,6 +150,10 @@ fn legend(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
                 .map(|(i, n)| (n.clone(), colours::category(i as i64), None))
                 .collect()
         }),
+        ColourBy::Agreement => colours::AGREEMENT
+            .iter()
+            .map(|&(name, c)| (name.to_string(), c, None))
+            .collect(),
         ColourBy::Gc => vec![("low GC → high GC".into(), colours::ramp(0.5), None)],
         ColourBy::Length => vec![("short → long (log)".into(), colours::ramp(0.5), None)],
         ColourBy::Component => {
