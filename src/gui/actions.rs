@@ -42,6 +42,11 @@ pub enum Action {
         rows: Vec<u32>,
         add: bool,
     },
+    /// The reads drawn in this colour (a legend entry other than a bin's).
+    SelectColour {
+        colour: egui::Color32,
+        add: bool,
+    },
     ClearSelection,
     Hover(Option<usize>),
     LossLogScale(bool),
@@ -87,6 +92,7 @@ impl Explorer {
             Action::Tool(t) => self.scatter.tool = t,
             Action::SelectBin { label, add } => self.select_bin(label, add),
             Action::SelectRows { rows, add } => self.select_rows(&rows, add),
+            Action::SelectColour { colour, add } => self.select_colour(colour, add),
             Action::ClearSelection => self.clear_selection(),
             Action::Hover(h) => self.hovered = h,
             Action::LossLogScale(l) => self.loss_log_scale = l,

@@ -118,12 +118,38 @@ impl Explorer {
         self.colour_version += 1;
         self.recount_whole_bins();
         self.update_bin_details();
+        let mut c = self.base_colours();
+        if self.selection.reads > 0 {
+            for (c, &s) in c.iter_mut().zip(&self.selection.rows) {
+                if !s {
+                    *c = colours::dim(*c);
+                }
+            }
+        }
+        self.colours = c;
+    }
+
+    /// Selects the reads drawn in `colour` in the current mode (a legend entry: a true species,
+    /// an overlap component, an agreement class), or adds them to the selection.
+    pub fn select_colour(&mut self, colour: Color32, add: bool) {
+        let rows: Vec<u32> = self
+            .base_colours()
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == colour)
+            .map(|(i, _)| i as u32)
+            .collect();
+        self.select_rows(&rows, add);
+    }
+
+    /// Per-read colours for the current mode, before the selection dims the rest (empty before
+    /// a map).
+    fn base_colours(&self) -> Vec<Color32> {
         let (Some(d), Some(m)) = (&self.data, &self.map) else {
-            self.colours.clear();
-            return;
+            return Vec::new();
         };
         let n = d.index.len();
-        let mut c: Vec<Color32> = match self.colour_by {
+        match self.colour_by {
             ColourBy::Bin => m
                 .cut
                 .clustering
@@ -178,15 +204,7 @@ impl Explorer {
                     .map(|&l| colours::ramp(((l as f32).ln() - lo) / (hi - lo)))
                     .collect()
             }
-        };
-        if self.selection.reads > 0 {
-            for (c, &s) in c.iter_mut().zip(&self.selection.rows) {
-                if !s {
-                    *c = colours::dim(*c);
-                }
-            }
         }
-        self.colours = c;
     }
 }
 

@@ -440,6 +440,21 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
         let counts = [count(all), count(most), count(few), count(none)];
         assert!(counts[0] > 4 * (counts[1] + counts[2]), "{counts:?}");
     }
+    // The legend's red class selects exactly the reads drawn red: the ones to doubt.
+    let red: Vec<bool> = h
+        .state()
+        .colours
+        .iter()
+        .map(|&c| c == colours::AGREEMENT[2].1)
+        .collect();
+    assert!(red.iter().any(|&r| r));
+    h.step();
+    h.get_by_label(colours::AGREEMENT[2].0).click();
+    h.step();
+    assert_eq!(h.state().selection.rows, red);
+    h.get_by_label("Clear selection").click();
+    h.step();
+    assert_eq!(h.state().selection.reads, 0);
     h.get_by_role_and_label(Role::RadioButton, "Bin").click();
     h.step();
 }

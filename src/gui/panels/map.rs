@@ -234,6 +234,17 @@ fn legend_entries(
                             out.push(Action::SelectBin { label: b, add });
                         }
                     }
+                    // A species, component or agreement class: its reads can be picked too
+                    // (the ramps of GC and length are not classes).
+                    None if !matches!(app.colour_by, ColourBy::Gc | ColourBy::Length) => {
+                        let r = ui
+                            .selectable_label(false, text)
+                            .on_hover_text("Click to select these reads, Shift-click to add them");
+                        if r.clicked() {
+                            let add = ui.input(|i| i.modifiers.shift);
+                            out.push(Action::SelectColour { colour: c, add });
+                        }
+                    }
                     None => {
                         ui.label(text);
                     }
