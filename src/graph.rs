@@ -652,10 +652,11 @@ pub struct Support {
     pub in_bin: u32,
 }
 
-/// Each read's [`Support`] under `labels`.
+/// Each read's [`Support`] under `labels`. Sequential on purpose: the explorer calls it on the
+/// UI thread, where a rayon call would wait behind whatever job holds the pool (a refinement's
+/// per-bin layouts run for minutes at a million reads); one pass over the links is tens of ms.
 pub fn support(labels: &[i32], adj: &Adjacency) -> Vec<Support> {
     (0..labels.len())
-        .into_par_iter()
         .map(|i| {
             let links = adj.of(i);
             let in_bin = if labels[i] < 0 {

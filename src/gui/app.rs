@@ -28,6 +28,9 @@ pub struct Explorer {
     pub colour_by: ColourBy,
     pub colours: Vec<Color32>,
     pub(crate) colour_version: u64,
+    /// The reads' overlap support under the bins shown, keyed by a fingerprint of the bins and
+    /// graph: colouring by agreement recomputes it only when they change, not per selection.
+    pub(crate) support_cache: std::sync::Mutex<Option<(u64, Arc<Vec<crate::graph::Support>>)>>,
     pub scatter: ScatterView,
     pub jobs: Jobs,
     pub(crate) dialogs: Arc<dyn Dialogs>,
@@ -76,6 +79,7 @@ impl Explorer {
             colour_by: startup.colour_by.unwrap_or(ColourBy::Bin),
             colours: Vec::new(),
             colour_version: 0,
+            support_cache: Default::default(),
             scatter: ScatterView::default(),
             jobs: Jobs::default(),
             dialogs,

@@ -2,6 +2,7 @@
 use super::Explorer;
 use super::colours::{self, ColourBy};
 use egui::Color32;
+use std::sync::Arc;
 
 #[derive(Default)]
 pub struct Selection {
@@ -142,6 +143,27 @@ impl Explorer {
         self.select_rows(&rows, add);
     }
 
+    /// Each read's overlap support under `labels`, from the cache while the bins and the graph
+    /// are those it was made for (a selection at a million reads must not walk every overlap).
+    fn support(
+        &self,
+        labels: &[i32],
+        g: &Arc<crate::graph::ReadGraph>,
+    ) -> Arc<Vec<crate::graph::Support>> {
+        let key = labels.iter().fold(Arc::as_ptr(g) as u64, |h, &l| {
+            (h ^ l as u32 as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut cache = self.support_cache.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((k, s)) if *k == key => s.clone(),
+            _ => {
+                let s = Arc::new(crate::graph::support(labels, &g.adjacency));
+                *cache = Some((key, s.clone()));
+                s
+            }
+        }
+    }
+
     /// Per-read colours for the current mode, before the selection dims the rest (empty before
     /// a map).
     fn base_colours(&self) -> Vec<Color32> {
@@ -188,10 +210,10 @@ impl Explorer {
                 // when the bins or the mode change.
                 Some(g) => {
                     let labels = &m.cut.clustering.labels;
-                    crate::graph::support(labels, &g.adjacency)
-                        .into_iter()
+                    self.support(labels, g)
+                        .iter()
                         .zip(labels)
-                        .map(|(s, &l)| colours::agreement(s, l >= 0))
+                        .map(|(&s, &l)| colours::agreement(s, l >= 0))
                         .collect()
                 }
                 None => vec![colours::GREY; n],
