@@ -77,6 +77,13 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
         report.binned_fraction * 100.0,
         out.display()
     );
+    if let Some(r) = &report.read_support {
+        eprintln!(
+            "{} binned reads share their bin with half or fewer of their overlaps, {} overlap no read \
+             (per read: assignments.tsv)",
+            r.half_or_fewer_in_bin, r.no_overlaps
+        );
+    }
     if let Some(sc) = &report.scores {
         eprintln!(
             "ARI {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}",

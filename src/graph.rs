@@ -652,6 +652,58 @@ pub struct Support {
     pub in_bin: u32,
 }
 
+/// How far a binned read's overlaps agree with its bin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agreement {
+    /// Every overlap is with a read of its bin.
+    All,
+    /// More than half are.
+    Most,
+    /// Half or fewer are: the reads to doubt.
+    HalfOrFewer,
+    /// No overlaps (placed by composition alone), or unbinned.
+    NoOverlaps,
+}
+
+impl Support {
+    /// The read's class (`binned`: it has a bin).
+    pub fn agreement(self, binned: bool) -> Agreement {
+        if !binned || self.overlaps == 0 {
+            Agreement::NoOverlaps
+        } else if self.in_bin == self.overlaps {
+            Agreement::All
+        } else if 2 * self.in_bin > self.overlaps {
+            Agreement::Most
+        } else {
+            Agreement::HalfOrFewer
+        }
+    }
+}
+
+/// The binned reads counted by [`Agreement`], for `report.json`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SupportSummary {
+    pub all_in_bin: usize,
+    pub most_in_bin: usize,
+    pub half_or_fewer_in_bin: usize,
+    pub no_overlaps: usize,
+}
+
+impl SupportSummary {
+    pub fn of(support: &[Support], labels: &[i32]) -> Self {
+        let mut s = SupportSummary::default();
+        for (x, &l) in support.iter().zip(labels).filter(|(_, l)| **l >= 0) {
+            *match x.agreement(l >= 0) {
+                Agreement::All => &mut s.all_in_bin,
+                Agreement::Most => &mut s.most_in_bin,
+                Agreement::HalfOrFewer => &mut s.half_or_fewer_in_bin,
+                Agreement::NoOverlaps => &mut s.no_overlaps,
+            } += 1;
+        }
+        s
+    }
+}
+
 /// Each read's [`Support`] under `labels`. Sequential on purpose: the explorer calls it on the
 /// UI thread, where a rayon call would wait behind whatever job holds the pool (a refinement's
 /// per-bin layouts run for minutes at a million reads); one pass over the links is tens of ms.
@@ -926,6 +978,31 @@ mod tests {
         let s = support(&labels, &o.adjacency(labels.len()));
         let pairs: Vec<(u32, u32)> = s.iter().map(|s| (s.overlaps, s.in_bin)).collect();
         assert_eq!(pairs, vec![(3, 1), (2, 1), (1, 0), (2, 0), (0, 0)]);
+        // Read 0: 1 of 3 in its bin; read 1: 1 of 2; read 2: 0 of 1; read 4: no overlaps (the
+        // unbinned read 3 is not counted).
+        assert_eq!(
+            SupportSummary::of(&s, &labels),
+            SupportSummary {
+                all_in_bin: 0,
+                most_in_bin: 0,
+                half_or_fewer_in_bin: 3,
+                no_overlaps: 1,
+            }
+        );
+        let two_of_three = Support {
+            overlaps: 3,
+            in_bin: 2,
+        };
+        assert_eq!(two_of_three.agreement(true), Agreement::Most);
+        assert_eq!(two_of_three.agreement(false), Agreement::NoOverlaps);
+        assert_eq!(
+            Support {
+                overlaps: 2,
+                in_bin: 2
+            }
+            .agreement(true),
+            Agreement::All
+        );
     }
 
     #[test]

@@ -147,6 +147,9 @@ pub struct Report {
     pub refined: Vec<Split>,
     /// What the read-overlap graph changed (absent with `--no-graph`).
     pub graph: Option<crate::graph::GraphReport>,
+    /// The binned reads by how many of their overlaps share their bin (absent with
+    /// `--no-graph`); per read in `assignments.tsv`.
+    pub read_support: Option<crate::graph::SupportSummary>,
     /// Per bin (then the unbinned reads): size and the quality signs that need no truth, as
     /// in `bins.tsv`.
     pub per_bin: Vec<BinRow>,

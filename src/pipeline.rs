@@ -537,6 +537,10 @@ impl RunResult {
             scores: self.cut.scores.clone(),
             refined: self.cut.refined.clone().unwrap_or_default(),
             graph: self.graph.as_ref().map(|(g, _)| g.clone()),
+            read_support: self
+                .support
+                .as_ref()
+                .map(|x| crate::graph::SupportSummary::of(x, &self.cut.clustering.labels)),
             per_bin: self
                 .cut
                 .bins

@@ -29,14 +29,12 @@ pub const AGREEMENT: [(&str, Color32); 4] = [
 
 /// A read's colour by its overlaps' agreement with its bin (`binned`: it has one).
 pub fn agreement(s: crate::graph::Support, binned: bool) -> Color32 {
-    let class = if !binned || s.overlaps == 0 {
-        3
-    } else if s.in_bin == s.overlaps {
-        0
-    } else if 2 * s.in_bin > s.overlaps {
-        1
-    } else {
-        2
+    use crate::graph::Agreement::*;
+    let class = match s.agreement(binned) {
+        All => 0,
+        Most => 1,
+        HalfOrFewer => 2,
+        NoOverlaps => 3,
     };
     AGREEMENT[class].1
 }

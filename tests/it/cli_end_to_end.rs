@@ -81,6 +81,17 @@ fn run_writes_every_read_once_and_scores() {
         inside as f64 >= 0.9 * all as f64,
         "{inside} of {all} in their bin"
     );
+    // report.json counts the binned reads by the same classes.
+    let rs = &report["read_support"];
+    let classes = [
+        "all_in_bin",
+        "most_in_bin",
+        "half_or_fewer_in_bin",
+        "no_overlaps",
+    ];
+    let total: u64 = classes.iter().map(|c| rs[c].as_u64().unwrap()).sum();
+    assert_eq!(total, report["binned_reads"].as_u64().unwrap(), "{rs}");
+    assert!(rs["all_in_bin"].as_u64().unwrap() > total / 2, "{rs}");
     for r in &rows {
         let file = format!("{}.fasta", r[1]);
         assert!(
