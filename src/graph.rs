@@ -692,8 +692,8 @@ pub struct SupportSummary {
 impl SupportSummary {
     pub fn of(support: &[Support], labels: &[i32]) -> Self {
         let mut s = SupportSummary::default();
-        for (x, &l) in support.iter().zip(labels).filter(|(_, l)| **l >= 0) {
-            *match x.agreement(l >= 0) {
+        for (x, _) in support.iter().zip(labels).filter(|(_, l)| **l >= 0) {
+            *match x.agreement(true) {
                 Agreement::All => &mut s.all_in_bin,
                 Agreement::Most => &mut s.most_in_bin,
                 Agreement::HalfOrFewer => &mut s.half_or_fewer_in_bin,

@@ -30,9 +30,8 @@ const MAX_FIT: usize = 20_000;
 /// laid-out reads on the bin's axes ([`umap_sampled`]). The relatives this split are tens of
 /// thousands of reads apart at any scale; a 95 000-read bin alone took 20 s to lay out.
 const MAP_ROWS: usize = 30_000;
-/// Rounds of splitting (1: rounds are off until the demo GUI test passes with them: with 3,
-/// the graph vote left parts under the min cluster size). The first examines every bin, each later one only the parts of the
-/// bins the round before split.
+/// Rounds of splitting: the first examines every bin, each later one only the parts of the bins
+/// the round before split.
 const ROUNDS: usize = 3;
 /// A sub-bin must hold at least 1/SHARE of its bin (and the run's min cluster size).
 const SHARE: usize = 20;
