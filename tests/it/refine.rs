@@ -8,22 +8,30 @@ use binscape::refine::refine;
 use binscape::{Error, Progress};
 use rand::{Rng, SeedableRng};
 
+/// Reads of random genomes, one per (GC, read count), each read labelled by its genome.
+fn genomes(specs: &[(f64, usize)], rng: &mut impl Rng) -> Vec<(i32, Vec<u8>)> {
+    let mut reads = Vec::new();
+    for (g, &(gc, n)) in specs.iter().enumerate() {
+        reads.extend(genome_reads(gc, n, rng).into_iter().map(|s| (g as i32, s)));
+    }
+    reads
+}
+
+/// Every one of `n` reads in one bin.
+fn one_bin(n: usize) -> Clustering {
+    Clustering {
+        labels: vec![0; n],
+        n_clusters: 1,
+        strength: vec![1.0; n],
+    }
+}
+
 /// Genomes A (GC 42%, 300 reads) and B (50%, 100 reads: close to A, a third of its reads) put in
 /// one bin, C (65%, 200 reads) in another; reads interleaved so file order says nothing. Returns
 /// the loaded reads' index, each read's genome and that two-bin clustering.
 fn setup(dir: &std::path::Path) -> (ReadIndex, Vec<i32>, Clustering) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
-    for (g, (gc, n)) in [(0.42, 300), (0.50, 100), (0.65, 200)]
-        .into_iter()
-        .enumerate()
-    {
-        reads.extend(
-            genome_reads(gc, n, &mut rng)
-                .into_iter()
-                .map(|s| (g as i32, s)),
-        );
-    }
+    let reads = genomes(&[(0.42, 300), (0.50, 100), (0.65, 200)], &mut rng);
     let (index, truth) = shuffled_and_loaded(dir, reads, &mut rng, false);
     let labels: Vec<i32> = truth.iter().map(|&g| if g == 2 { 1 } else { 0 }).collect();
     let n = labels.len();
@@ -138,13 +146,13 @@ fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
         "host {host_depth:?}, phage {phage_depth:?}"
     );
     let n = truth.len();
-    let one_bin = Clustering {
-        labels: vec![0; n],
-        n_clusters: 1,
-        strength: vec![1.0; n],
-    };
-    let (refined, splits) =
-        refine(&index, &one_bin, &Settings::default(), &Progress::default()).unwrap();
+    let (refined, splits) = refine(
+        &index,
+        &one_bin(n),
+        &Settings::default(),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!(refined.n_clusters, 2, "splits: {splits:?}");
     // The phage's bin: most of its reads, and little else.
     let phage_bin = refined.labels[truth.iter().position(|&g| g == 1).unwrap()];
@@ -171,26 +179,16 @@ fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
 fn the_parts_of_a_split_bin_are_split_again() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
-    for (g, (gc, n)) in [(0.38, 300), (0.43, 200), (0.72, 300)]
-        .into_iter()
-        .enumerate()
-    {
-        reads.extend(
-            genome_reads(gc, n, &mut rng)
-                .into_iter()
-                .map(|s| (g as i32, s)),
-        );
-    }
+    let reads = genomes(&[(0.38, 300), (0.43, 200), (0.72, 300)], &mut rng);
     let (index, truth) = shuffled_and_loaded(dir.path(), reads, &mut rng, false);
     let n = truth.len();
-    let one = Clustering {
-        labels: vec![0; n],
-        n_clusters: 1,
-        strength: vec![1.0; n],
-    };
-    let (refined, splits) =
-        refine(&index, &one, &Settings::default(), &Progress::default()).unwrap();
+    let (refined, splits) = refine(
+        &index,
+        &one_bin(n),
+        &Settings::default(),
+        &Progress::default(),
+    )
+    .unwrap();
     assert_eq!(refined.n_clusters, 3, "splits: {splits:?}");
     assert_eq!(splits.len(), 2, "the bin, then its A + B part: {splits:?}");
     assert_eq!((splits[0].reads, splits[1].reads), (n, 500), "{splits:?}");
