@@ -276,6 +276,12 @@ impl Cut {
                 if g.joined > 0 {
                     said += &format!(", joined {} deep bins to others", g.joined);
                 }
+                if g.sequence_moved + g.sequence_rescued > 0 {
+                    said += &format!(
+                        "; of the {} reads they left in doubt, sequence models moved {} and placed {} unbinned",
+                        g.doubted, g.sequence_moved, g.sequence_rescued
+                    );
+                }
                 if g.dropped > 0 {
                     said += &format!(
                         ", left {} reads unbinned whose bin fell under the min cluster size",

@@ -77,6 +77,13 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
         report.binned_fraction * 100.0,
         out.display()
     );
+    if let Some(g) = report.graph.as_ref().filter(|g| g.doubted > 0) {
+        eprintln!(
+            "overlaps moved {} reads and placed {} unbinned; of the {} they left in doubt, \
+             the bins' sequence models moved {} and placed {}",
+            g.moved, g.rescued, g.doubted, g.sequence_moved, g.sequence_rescued
+        );
+    }
     if let Some(r) = &report.read_support {
         eprintln!(
             "{} binned reads share their bin with half or fewer of their overlaps, {} overlap no read \

@@ -525,6 +525,15 @@ pub struct GraphReport {
     /// ([`renumber`]).
     #[serde(default)]
     pub dropped: usize,
+    /// Reads the overlaps left in doubt (unbinned, no overlaps, or half or fewer in their bin),
+    /// put to their bins' sequence models ([`crate::markov`]).
+    #[serde(default)]
+    pub doubted: usize,
+    /// Of those, binned reads moved to another bin, and unbinned reads given one.
+    #[serde(default)]
+    pub sequence_moved: usize,
+    #[serde(default)]
+    pub sequence_rescued: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -603,9 +612,7 @@ pub fn correct(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32
         reads_with_overlaps: (0..n).filter(|&i| !adj.of(i).is_empty()).count(),
         moved,
         rescued,
-        joined: 0,
-        deep_made: 0,
-        dropped: 0,
+        ..GraphReport::default()
     };
     (cur, report)
 }

@@ -9,6 +9,7 @@ pub mod features;
 pub mod graph;
 pub mod gui;
 pub mod kdtree;
+pub mod markov;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -260,6 +260,10 @@ struct SettingsArgs {
     /// reads).
     #[arg(long)]
     no_graph: bool,
+    /// Leave the reads the overlaps cannot settle (none, or half or fewer in their bin) where
+    /// composition put them: do not place them by their bins' 7-mer sequence models.
+    #[arg(long)]
+    no_sequence_vote: bool,
 }
 
 impl SettingsArgs {
@@ -304,6 +308,9 @@ impl SettingsArgs {
         }
         if self.no_graph {
             s.graph = false;
+        }
+        if self.no_sequence_vote {
+            s.sequence_vote = false;
         }
         s.validate()?;
         Ok(s)

@@ -386,7 +386,15 @@ pub fn run(
             let t = Instant::now();
             let (o, found_in) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             let adj = o.adjacency(n);
-            let (c, agreement) = graph_corrected(&cut, &o, &adj, &index, labels.as_ref());
+            let (c, agreement) = graph_corrected(
+                &cut,
+                &o,
+                &adj,
+                &index,
+                labels.as_ref(),
+                s.sequence_vote,
+                progress,
+            )?;
             cut = c;
             support = Some(crate::graph::support(&cut.clustering.labels, &adj));
             // The search's own seconds (spent beside training), plus the correction.
@@ -419,21 +427,35 @@ pub fn run(
     })
 }
 
-/// Stage 6: `cut` corrected by the overlap graph `o` ([`crate::graph::correct`]), its bins
-/// summarised with their overlap agreement (also returned, per bin).
+/// Stage 6: `cut` corrected by the overlap graph `o` ([`crate::graph::correct`]), then (when
+/// `sequence`) the reads it leaves in doubt placed by their bins' sequence models
+/// ([`crate::markov`], two passes over the reads); its bins summarised with their overlap
+/// agreement (also returned, per bin).
 pub fn graph_corrected(
     cut: &Cut,
     o: &crate::graph::Overlaps,
     adj: &crate::graph::Adjacency,
     index: &ReadIndex,
     labels: Option<&Labels>,
-) -> (Cut, Vec<f64>) {
+    sequence: bool,
+    progress: &Progress,
+) -> Result<(Cut, Vec<f64>)> {
     let (deep, made) =
         crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, cut.min_cluster_size);
     let (voted, mut report) = crate::graph::correct(&deep, o, adj);
     report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
+    let voted = if sequence {
+        let support = crate::graph::support(&voted, adj);
+        let (v, said) = crate::markov::vote(index, &voted, &support, progress)?;
+        report.doubted = said.doubted;
+        report.sequence_moved = said.moved;
+        report.sequence_rescued = said.rescued;
+        v
+    } else {
+        voted
+    };
     let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
     report.dropped = (0..voted.len())
         .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
@@ -455,7 +477,7 @@ pub fn graph_corrected(
     .with_agreement(&agreement)
     .with_graph(Some(report))
     .with_steady(cut.steady);
-    (c, agreement)
+    Ok((c, agreement))
 }
 
 /// A saved session's bins (with its hand edits and names) over its reads, as a finished run:

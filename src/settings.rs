@@ -93,6 +93,9 @@ pub struct Settings {
     pub refine: bool,
     /// Correct the bins by the read-overlap graph (see [`crate::graph`]).
     pub graph: bool,
+    /// With the graph: place the reads its overlaps leave in doubt by their bins' sequence
+    /// models (see [`crate::markov`]).
+    pub sequence_vote: bool,
 }
 
 impl Default for Settings {
@@ -122,6 +125,7 @@ impl Default for Settings {
             min_samples: 0,
             refine: true,
             graph: true,
+            sequence_vote: true,
         }
     }
 }

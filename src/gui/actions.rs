@@ -517,7 +517,9 @@ impl Explorer {
                             &g.adjacency,
                             &index,
                             labels.as_deref(),
-                        )
+                            s.sequence_vote,
+                            progress,
+                        )?
                         .0;
                     }
                     Ok((cut, found))

@@ -156,7 +156,10 @@ fn load_train_tune_select_and_export_the_demo() {
             &graph.adjacency,
             index,
             None,
-        );
+            a.settings.sequence_vote,
+            &progress,
+        )
+        .unwrap();
         assert_eq!(
             c.labels, want.clustering.labels,
             "the GUI's bins are the CLI's refined cut, corrected by the overlaps"

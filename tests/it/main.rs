@@ -6,5 +6,6 @@ mod common;
 mod faults;
 mod graph;
 mod gui;
+mod markov;
 mod refine;
 mod trainer;

@@ -1,0 +1,165 @@
+//! The sequence vote on generated genomes: two genomes of one GC that differ only in which
+//! bases follow which (what a 4-mer map sees least of) are told apart read by read, planted
+//! mistakes among reads the overlaps cannot settle are undone, and settled reads stay put.
+use binscape::Progress;
+use binscape::graph::Support;
+use binscape::markov::{Chains, doubted, vote, words};
+use binscape::reads::{FeatureOptions, load_reads};
+use rand::{Rng, SeedableRng};
+
+/// A genome drawn from an order-2 Markov chain with random transition probabilities (a
+/// Dirichlet(1) draw per context): about 50 % GC, but its own preferences for which base follows
+/// which two.
+fn chain_genome(len: usize, rng: &mut impl Rng) -> Vec<u8> {
+    let table: Vec<[f64; 4]> = (0..16)
+        .map(|_| {
+            let w: Vec<f64> = (0..4).map(|_| -rng.random::<f64>().ln()).collect();
+            let t: f64 = w.iter().sum();
+            [w[0] / t, w[1] / t, w[2] / t, w[3] / t]
+        })
+        .collect();
+    let mut g = vec![0u8, 1];
+    while g.len() < len {
+        let p = &table[(g[g.len() - 2] * 4 + g[g.len() - 1]) as usize];
+        let (mut u, mut b) = (rng.random::<f64>(), 0);
+        while b < 3 && u >= p[b] {
+            u -= p[b];
+            b += 1;
+        }
+        g.push(b as u8);
+    }
+    g.iter().map(|&b| b"ACGT"[b as usize]).collect()
+}
+
+/// 2–3 kb reads of `genome` under 1× (few overlap), either strand, 5 % substitutions.
+fn reads_of(genome: &[u8], n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(2000..3000);
+            let start = rng.random_range(0..genome.len() - len);
+            let mut s: Vec<u8> = genome[start..start + len]
+                .iter()
+                .map(|&b| {
+                    if rng.random::<f64>() < 0.05 {
+                        b"ACGT"[rng.random_range(0..4)]
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            if rng.random::<bool>() {
+                s.reverse();
+                for b in s.iter_mut() {
+                    *b = match *b {
+                        b'A' => b'T',
+                        b'C' => b'G',
+                        b'G' => b'C',
+                        _ => b'A',
+                    };
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let genomes = [
+        chain_genome(2_000_000, &mut rng),
+        chain_genome(2_000_000, &mut rng),
+    ];
+    let mut truth = Vec::new();
+    let mut text = String::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        for (i, s) in reads_of(genome, 300, &mut rng).into_iter().enumerate() {
+            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
+            truth.push(g as i32);
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    let fa = d.path().join("r.fa");
+    std::fs::write(&fa, text).unwrap();
+    let opt = FeatureOptions {
+        k: 4,
+        coverage: false,
+        skip_invalid: false,
+    };
+    let index = load_reads(&fa, opt, &Progress::default()).unwrap().index;
+    // Every fifth read in the other genome's bin, every 23rd unbinned.
+    let planted: Vec<i32> = (0..truth.len())
+        .map(|i| match i {
+            _ if i % 23 == 0 => -1,
+            _ if i % 5 == 0 => 1 - truth[i],
+            _ => truth[i],
+        })
+        .collect();
+    // No read has overlaps, except every 10th, whose overlaps all agree with its (planted) bin
+    // (half of the planted mistakes: those must stay).
+    let support: Vec<Support> = (0..truth.len())
+        .map(|i| {
+            let n = if i % 10 == 0 { 3 } else { 0 };
+            Support {
+                overlaps: n,
+                in_bin: if planted[i] >= 0 { n } else { 0 },
+            }
+        })
+        .collect();
+    let in_doubt: Vec<usize> = (0..truth.len())
+        .filter(|&i| doubted(planted[i], support[i]))
+        .collect();
+    let wrong = |l: &[i32]| in_doubt.iter().filter(|&&i| l[i] != truth[i]).count();
+    let (fixed, said) = vote(&index, &planted, &support, &Progress::default()).unwrap();
+    assert!(wrong(&planted) > 80, "{} planted", wrong(&planted));
+    assert!(
+        wrong(&fixed) <= 3,
+        "{} of {} planted mistakes in doubt left",
+        wrong(&fixed),
+        wrong(&planted)
+    );
+    for i in 0..truth.len() {
+        if !doubted(planted[i], support[i]) {
+            assert_eq!(
+                fixed[i], planted[i],
+                "read {i}: its overlaps settle its bin"
+            );
+        }
+    }
+    assert_eq!(said.doubted, in_doubt.len());
+    let moved = (0..truth.len()).filter(|&i| planted[i] >= 0 && fixed[i] != planted[i]);
+    assert_eq!(said.moved, moved.count());
+    assert!(said.rescued > 20, "{said:?}");
+    // Deterministic.
+    let (again, _) = vote(&index, &planted, &support, &Progress::default()).unwrap();
+    assert_eq!(again, fixed);
+    // Cancelled: an error, not half-voted bins.
+    let p = Progress::default();
+    p.cancel();
+    assert!(vote(&index, &planted, &support, &p).is_err());
+}
+
+#[test]
+fn a_chain_prefers_its_own_genome_on_either_strand() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let genomes = [
+        chain_genome(500_000, &mut rng),
+        chain_genome(500_000, &mut rng),
+    ];
+    let mut counts = vec![vec![0u32; 1 << 14]; 2];
+    let mut w = Vec::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        words(genome, &mut w);
+        for &x in &w {
+            counts[g][x as usize] += 1;
+        }
+    }
+    let chains = Chains::fit(&counts);
+    for (g, genome) in genomes.iter().enumerate() {
+        for s in reads_of(genome, 20, &mut rng) {
+            words(&s, &mut w);
+            let ll = chains.log_likelihoods(&w);
+            assert!(ll[g] > ll[1 - g], "a read of genome {g}: {ll:?}");
+        }
+    }
+}
