@@ -399,6 +399,8 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
         .value()
         .unwrap_or_default();
     assert!(text.contains(&format!("  {n} overlaps")), "{text}");
+    // And why it is in its bin: the read with the most overlaps is placed by them.
+    assert!(text.contains("its overlaps place it"), "{text}");
 
     // Colour by overlap component: the largest components in colour, unlike the bins'.
     let by_bin = h.state().colours.clone();
@@ -460,6 +462,38 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
     assert_eq!(h.state().selection.reads, 0);
     h.get_by_role_and_label(Role::RadioButton, "Bin").click();
     h.step();
+
+    // The sequence vote placed some of the reads the overlaps left in doubt; turned off, the
+    // bins are cut and corrected again without it, and the status line no longer mentions it.
+    let with_vote = {
+        let a = h.state();
+        let m = a.map.as_ref().unwrap();
+        let g = m.cut.graph.as_ref().unwrap();
+        assert!(
+            g.doubted > 0 && g.sequence_moved + g.sequence_rescued > 0,
+            "{g:?}"
+        );
+        assert!(a.status.contains("sequence models moved"), "{}", a.status);
+        m.cut.clustering.labels.clone()
+    };
+    h.get_by_label("Sequence vote").click();
+    wait_for(
+        &mut h,
+        "the bins corrected without the sequence vote",
+        |a| {
+            !a.settings.sequence_vote
+                && a.map.as_ref().is_some_and(|m| {
+                    m.cut.refined.is_some() && m.cut.graph.as_ref().is_some_and(|g| g.doubted == 0)
+                })
+        },
+    );
+    let a = h.state();
+    let labels = &a.map.as_ref().unwrap().cut.clustering.labels;
+    let changed = (0..labels.len())
+        .filter(|&i| labels[i] != with_vote[i])
+        .count();
+    assert!(changed > 0, "the vote changed no read");
+    assert!(!a.status.contains("sequence models"), "{}", a.status);
 }
 
 #[test]

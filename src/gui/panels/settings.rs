@@ -306,6 +306,20 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             Action::Recut
         });
     }
+    let r = ui
+        .add_enabled(
+            s.graph,
+            egui::Checkbox::new(&mut s.sequence_vote, "Sequence vote"),
+        )
+        .on_hover_text(
+            "Reads the overlaps leave in doubt (none, or half or fewer in their bin) go to the \
+             bin whose reads' 7-mer statistics explain their sequence best, when clearly better \
+             than their own. Runs with the overlap graph.",
+        );
+    if r.changed() {
+        // The corrected cut is the graph's and the vote's together: start again from the cut.
+        then.push(Action::Recut);
+    }
     if s != app.settings {
         out.push(Action::Settings(s));
     }
