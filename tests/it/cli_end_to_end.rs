@@ -233,3 +233,28 @@ fn refinement_is_on_by_default_and_no_refine_is_saved() {
         serde_json::from_str(&std::fs::read_to_string(b.join("settings.json")).unwrap()).unwrap();
     assert!(!saved.refine);
 }
+
+#[test]
+fn the_sequence_vote_is_on_by_default_and_no_sequence_vote_is_saved() {
+    let d = tmp();
+    let (fa, _) = reads_fasta(d.path(), 40, 2);
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        run_ok(&args)
+    };
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let on = run(&a, &[]);
+    // Some reads overlap too few others to settle their bin: the chains see them.
+    let doubted = on["graph"]["doubted"].as_u64().unwrap();
+    assert!(doubted > 0, "{}", on["graph"]);
+    let off = run(&b, &["--no-sequence-vote"]);
+    assert_eq!(off["graph"]["doubted"], 0, "{}", off["graph"]);
+    assert_eq!(off["graph"]["sequence_moved"], 0);
+    let saved = |dir: &Path| -> binscape::Settings {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap()
+    };
+    assert!(saved(&a).sequence_vote);
+    assert!(!saved(&b).sequence_vote);
+}
