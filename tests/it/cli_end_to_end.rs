@@ -212,49 +212,43 @@ fn demo_runs() {
     assert!(report["scores"]["ari"].as_f64().is_some());
 }
 
-#[test]
-fn refinement_is_on_by_default_and_no_refine_is_saved() {
+/// The same generated reads run with the defaults and with `flag`: each run's report and the
+/// settings it saved.
+fn default_and_with(flag: &str) -> [(serde_json::Value, binscape::Settings); 2] {
     let d = tmp();
     let (fa, _) = reads_fasta(d.path(), 40, 2);
-    let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
+    [("a", None), ("b", Some(flag))].map(|(dir, extra)| {
+        let out = d.path().join(dir);
+        let mut args = vec!["run", path_str(&fa), "--out", path_str(&out), "-q"];
         args.extend_from_slice(FAST);
-        args.extend_from_slice(extra);
-        run_ok(&args)
-    };
-    let (a, b) = (d.path().join("a"), d.path().join("b"));
-    let on = run(&a, &[]);
+        args.extend(extra);
+        let report = run_ok(&args);
+        let saved =
+            serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap())
+                .unwrap();
+        (report, saved)
+    })
+}
+
+#[test]
+fn refinement_is_on_by_default_and_no_refine_is_saved() {
+    let [(on, saved_on), (off, saved_off)] = default_and_with("--no-refine");
     assert!(on["seconds"]["refine"].as_f64().is_some(), "{on}");
     assert!(on["refined"].is_array());
-    let off = run(&b, &["--no-refine"]);
     assert!(off["seconds"].get("refine").is_none(), "{off}");
     assert_eq!(off["refined"], serde_json::json!([]));
-    let saved: binscape::Settings =
-        serde_json::from_str(&std::fs::read_to_string(b.join("settings.json")).unwrap()).unwrap();
-    assert!(!saved.refine);
+    assert!(saved_on.refine);
+    assert!(!saved_off.refine);
 }
 
 #[test]
 fn the_sequence_vote_is_on_by_default_and_no_sequence_vote_is_saved() {
-    let d = tmp();
-    let (fa, _) = reads_fasta(d.path(), 40, 2);
-    let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["run", path_str(&fa), "--out", path_str(out), "-q"];
-        args.extend_from_slice(FAST);
-        args.extend_from_slice(extra);
-        run_ok(&args)
-    };
-    let (a, b) = (d.path().join("a"), d.path().join("b"));
-    let on = run(&a, &[]);
+    let [(on, saved_on), (off, saved_off)] = default_and_with("--no-sequence-vote");
     // Some reads overlap too few others to settle their bin: the chains see them.
     let doubted = on["graph"]["doubted"].as_u64().unwrap();
     assert!(doubted > 0, "{}", on["graph"]);
-    let off = run(&b, &["--no-sequence-vote"]);
     assert_eq!(off["graph"]["doubted"], 0, "{}", off["graph"]);
     assert_eq!(off["graph"]["sequence_moved"], 0);
-    let saved = |dir: &Path| -> binscape::Settings {
-        serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap()
-    };
-    assert!(saved(&a).sequence_vote);
-    assert!(!saved(&b).sequence_vote);
+    assert!(saved_on.sequence_vote);
+    assert!(!saved_off.sequence_vote);
 }

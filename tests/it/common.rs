@@ -17,6 +17,20 @@ pub fn genome_reads(gc: f64, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `seq` with each base replaced by a random one (possibly itself) at `rate`: sequencing
+/// substitutions.
+pub fn substituted(seq: &[u8], rate: f64, rng: &mut impl Rng) -> Vec<u8> {
+    seq.iter()
+        .map(|&b| {
+            if rng.random::<f64>() < rate {
+                b"ACGT"[rng.random_range(0..4)]
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
 /// A random genome of `len` bases with GC fraction `gc`.
 pub fn random_genome(len: usize, gc: f64, rng: &mut impl Rng) -> Vec<u8> {
     (0..len)

@@ -1,6 +1,6 @@
 //! The read-overlap graph on generated genomes: overlapping reads find each other, a repeat
 //! shared by two genomes does not join them, and the vote fixes planted mis-assignments.
-use crate::common::random_genome;
+use crate::common::{random_genome, substituted};
 use binscape::Progress;
 use binscape::graph::{Plan, correct, overlaps, overlaps_with};
 use binscape::reads::{FeatureOptions, load_reads};
@@ -37,16 +37,7 @@ fn overlaps_fix_planted_mistakes_and_ignore_a_shared_repeat() {
             if crosses && (start > 59_200 || start + len < 61_700) {
                 start = 70_000;
             }
-            let seq: Vec<u8> = genome[start..start + len]
-                .iter()
-                .map(|&b| {
-                    if rng.random::<f64>() < 0.03 {
-                        b"ACGT"[rng.random_range(0..4)]
-                    } else {
-                        b
-                    }
-                })
-                .collect();
+            let seq = substituted(&genome[start..start + len], 0.03, &mut rng);
             reads.push((g as i32, seq));
         }
     }

@@ -1,6 +1,7 @@
 //! The sequence vote on generated genomes: two genomes of one GC that differ only in which
 //! bases follow which (what a 4-mer map sees least of) are told apart read by read, planted
 //! mistakes among reads the overlaps cannot settle are undone, and settled reads stay put.
+use crate::common::substituted;
 use binscape::Progress;
 use binscape::graph::Support;
 use binscape::markov::{Chains, doubted, vote, words};
@@ -37,16 +38,7 @@ fn reads_of(genome: &[u8], n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
         .map(|_| {
             let len = rng.random_range(2000..3000);
             let start = rng.random_range(0..genome.len() - len);
-            let mut s: Vec<u8> = genome[start..start + len]
-                .iter()
-                .map(|&b| {
-                    if rng.random::<f64>() < 0.05 {
-                        b"ACGT"[rng.random_range(0..4)]
-                    } else {
-                        b
-                    }
-                })
-                .collect();
+            let mut s = substituted(&genome[start..start + len], 0.05, rng);
             if rng.random::<bool>() {
                 s.reverse();
                 for b in s.iter_mut() {
