@@ -18,7 +18,6 @@ use crate::error::Result;
 use crate::graph::Support;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, rows_pass};
-use rayon::prelude::*;
 
 /// Bases of context: each base is predicted from the six before it.
 pub const ORDER: usize = 6;
@@ -31,8 +30,8 @@ const WORDS: usize = 1 << (2 * WORD);
 /// +0.010 over three seeds, 30 000 CLR reads +0.005) and most of them on the made-up relatives
 /// (mix F 0.845 → 0.879 against 0.890 at 2); 10 and 20 gained less.
 pub const MARGIN_PER_KB: f64 = 5.0;
-/// Bases of each bin's reads that fit its chain, at most: 16 384 parameters need far fewer,
-/// and a million-read bin would otherwise cost a pass of its own.
+/// Bases of each bin's reads that fit its chain, at most: 16 384 parameters need far fewer, and
+/// the pass then counts words of a few hundred Mbp, not of every read of a million.
 const FIT_BASES: u64 = 64_000_000;
 
 /// What the vote changed.
@@ -93,6 +92,10 @@ impl Chains {
     /// Chains from per-bin 7-mer counts of one strand: the reverse strand's are added (a read
     /// is as likely from either), and a pseudocount of ½ keeps unseen words finite.
     pub fn fit(counts: &[Vec<u32>]) -> Chains {
+        assert!(
+            counts.iter().all(|c| c.len() == WORDS),
+            "one count per 7-mer ({WORDS}) per bin"
+        );
         let bins = counts.len();
         let mut logp = vec![0f32; WORDS * bins];
         for (b, c) in counts.iter().enumerate() {
@@ -180,34 +183,35 @@ pub fn vote(
         },
     )?;
     let chains = Chains::fit(&counts);
-    // A label the earlier votes emptied has no reads to fit: its chain would be the
-    // pseudocounts' uniform one, close to what a noisy read of a high-GC-entropy genome scores.
+    // A label the earlier votes emptied (or whose reads hold no 7-mer) has nothing fitted: its
+    // chain would be the pseudocounts' uniform one, and with one fitted bin left there is no
+    // choice to make (every unbinned read's runner-up would score -inf).
     let empty: Vec<bool> = counts.iter().map(|c| c.iter().all(|&x| x == 0)).collect();
-    let mut scored: Vec<Option<(Vec<f64>, usize)>> = vec![None; labels.len()];
+    if empty.iter().filter(|&&e| !e).count() < 2 {
+        return Ok((out, said));
+    }
+    // Only the decision is kept per read, not its likelihoods: 4 bytes a read at a million.
+    let mut placed: Vec<(usize, i32)> = Vec::new();
     rows_pass(
         index,
         Some(&doubt),
         "Placing doubted reads by sequence",
         progress,
-        |_, seq| {
+        |row, seq| {
             let mut w = Vec::with_capacity(seq.len());
             words(seq, &mut w);
             let mut ll = chains.log_likelihoods(&w);
             for (x, _) in ll.iter_mut().zip(&empty).filter(|(_, e)| **e) {
                 *x = f64::NEG_INFINITY;
             }
-            (ll, w.len())
+            place(labels[row], &ll, w.len())
         },
-        |row, v| scored[row] = Some(v),
+        |row, b| {
+            if let Some(b) = b {
+                placed.push((row, b));
+            }
+        },
     )?;
-    let placed: Vec<(usize, i32)> = scored
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let (ll, n) = s.as_ref()?;
-            place(labels[i], ll, *n).map(|b| (i, b))
-        })
-        .collect();
     for (i, b) in placed {
         if labels[i] < 0 {
             said.rescued += 1;
@@ -238,6 +242,10 @@ fn place(label: i32, ll: &[f64], n: usize) -> Option<i32> {
             .map(|b| ll[b])
             .fold(f64::NEG_INFINITY, f64::max)
     };
+    // Nothing to weigh against (the only scored bin) or nothing scored: no move.
+    if !against.is_finite() || !ll[best].is_finite() {
+        return None;
+    }
     let per_kb = (ll[best] - against) * 1000.0 / n as f64;
     (per_kb > MARGIN_PER_KB).then_some(best as i32)
 }
@@ -285,6 +293,12 @@ mod tests {
         assert_eq!(place(-1, &[-100.0, -95.0, -84.0], 2000), Some(2));
         assert_eq!(place(-1, &[-100.0, -91.0, -90.0], 2000), None);
         assert_eq!(place(-1, &[-1.0, -2.0], 0), None);
+        // A bin with nothing fitted scores -inf: it is never the one weighed against.
+        let inf = f64::NEG_INFINITY;
+        assert_eq!(place(-1, &[-100.0, inf], 2000), None);
+        assert_eq!(place(1, &[-100.0, inf], 2000), None);
+        assert_eq!(place(0, &[inf, inf], 2000), None);
+        assert_eq!(place(-1, &[-100.0, -89.0, inf], 2000), Some(1));
     }
 
     #[test]

@@ -94,7 +94,9 @@ pub struct Settings {
     /// Correct the bins by the read-overlap graph (see [`crate::graph`]).
     pub graph: bool,
     /// With the graph: place the reads its overlaps leave in doubt by their bins' sequence
-    /// models (see [`crate::markov`]).
+    /// models (see [`crate::markov`]). Off when a settings file predates it, so an old run's
+    /// `settings.json` repeats that run.
+    #[serde(default)]
     pub sequence_vote: bool,
 }
 
@@ -371,6 +373,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_settings_file_from_before_the_sequence_vote_repeats_its_run_without_it() {
+        assert!(Settings::default().sequence_vote);
+        let old: Settings = serde_json::from_str(r#"{"graph": true}"#).unwrap();
+        assert!(!old.sequence_vote);
+        let now: Settings =
+            serde_json::from_str(&serde_json::to_string(&Settings::default()).unwrap()).unwrap();
+        assert_eq!(now, Settings::default());
+    }
 
     #[test]
     fn the_step_budget_sets_the_epochs() {

@@ -1,6 +1,6 @@
-//! The sequence vote on generated genomes: two genomes of one GC that differ only in which
-//! bases follow which (what a 4-mer map sees least of) are told apart read by read, planted
-//! mistakes among reads the overlaps cannot settle are undone, and settled reads stay put.
+//! The sequence vote on generated genomes: two genomes that differ in which bases follow which
+//! are told apart read by read, planted mistakes among reads the overlaps cannot settle are
+//! undone, and settled reads stay put.
 use crate::common::substituted;
 use binscape::Progress;
 use binscape::graph::Support;
@@ -9,8 +9,7 @@ use binscape::reads::{FeatureOptions, load_reads};
 use rand::{Rng, SeedableRng};
 
 /// A genome drawn from an order-2 Markov chain with random transition probabilities (a
-/// Dirichlet(1) draw per context): about 50 % GC, but its own preferences for which base follows
-/// which two.
+/// Dirichlet(1) draw per context): its own preferences for which base follows which two.
 fn chain_genome(len: usize, rng: &mut impl Rng) -> Vec<u8> {
     let table: Vec<[f64; 4]> = (0..16)
         .map(|_| {
