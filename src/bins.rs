@@ -282,6 +282,13 @@ impl Cut {
                         g.doubted, g.sequence_moved, g.sequence_rescued
                     );
                 }
+                if g.loose > 0 {
+                    said += &format!(
+                        "; {} small bin(s) whose overlaps mostly leave them (loci of several \
+                         genomes) were unbinned and their reads voted on again",
+                        g.loose
+                    );
+                }
                 if g.dropped > 0 {
                     said += &format!(
                         ", left {} reads unbinned whose bin fell under the min cluster size",

@@ -456,6 +456,20 @@ pub fn graph_corrected(
     } else {
         voted
     };
+    // Bins that are loci of several genomes, not a genome, go back to the votes.
+    let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size);
+    report.loose = loose;
+    let voted = if loose == 0 {
+        voted
+    } else {
+        let (v, _) = crate::graph::correct(&cleared, o, adj);
+        if sequence {
+            let support = crate::graph::support(&v, adj);
+            crate::markov::vote(index, &v, &support, progress)?.0
+        } else {
+            v
+        }
+    };
     let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
     report.dropped = (0..voted.len())
         .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
