@@ -83,6 +83,13 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
              the bins' sequence models moved {} and placed {}",
             g.moved, g.rescued, g.doubted, g.sequence_moved, g.sequence_rescued
         );
+        if g.loose > 0 {
+            eprintln!(
+                "{} small bin(s) whose overlaps mostly leave them (loci of several genomes) \
+                 were unbinned and their reads voted on again",
+                g.loose
+            );
+        }
     }
     if let Some(r) = &report.read_support {
         eprintln!(
