@@ -77,11 +77,18 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
         report.binned_fraction * 100.0,
         out.display()
     );
-    if let Some(g) = report.graph.as_ref().filter(|g| g.doubted > 0) {
+    if let Some(g) = &report.graph {
+        let sequence = if g.doubted > 0 {
+            format!(
+                "; of the {} they left in doubt, the bins' sequence models moved {} and placed {}",
+                g.doubted, g.sequence_moved, g.sequence_rescued
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "overlaps moved {} reads and placed {} unbinned; of the {} they left in doubt, \
-             the bins' sequence models moved {} and placed {}",
-            g.moved, g.rescued, g.doubted, g.sequence_moved, g.sequence_rescued
+            "overlaps moved {} reads and placed {} unbinned{sequence}",
+            g.moved, g.rescued
         );
         if g.loose > 0 {
             eprintln!(

@@ -446,29 +446,25 @@ pub fn graph_corrected(
     report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
-    let voted = if sequence {
-        let support = crate::graph::support(&voted, adj);
-        let (v, said) = crate::markov::vote(index, &voted, &support, progress)?;
-        report.doubted = said.doubted;
-        report.sequence_moved = said.moved;
-        report.sequence_rescued = said.rescued;
-        v
-    } else {
-        voted
+    // The reads the overlaps leave in doubt, put to their bins' sequence models (when asked).
+    let by_sequence = |labels: Vec<i32>| -> Result<(Vec<i32>, crate::markov::Voted)> {
+        if !sequence {
+            return Ok((labels, Default::default()));
+        }
+        let support = crate::graph::support(&labels, adj);
+        crate::markov::vote(index, &labels, &support, progress)
     };
+    let (voted, said) = by_sequence(voted)?;
+    report.doubted = said.doubted;
+    report.sequence_moved = said.moved;
+    report.sequence_rescued = said.rescued;
     // Bins that are loci of several genomes, not a genome, go back to the votes.
     let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size);
     report.loose = loose;
     let voted = if loose == 0 {
         voted
     } else {
-        let (v, _) = crate::graph::correct(&cleared, o, adj);
-        if sequence {
-            let support = crate::graph::support(&v, adj);
-            crate::markov::vote(index, &v, &support, progress)?.0
-        } else {
-            v
-        }
+        by_sequence(crate::graph::correct(&cleared, o, adj).0)?.0
     };
     let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
     report.dropped = (0..voted.len())

@@ -17,6 +17,17 @@ fn genomes(specs: &[(f64, usize)], rng: &mut impl Rng) -> Vec<(i32, Vec<u8>)> {
     reads
 }
 
+/// All `n` reads of `index` as one bin, refined with the default settings.
+fn refined_whole(index: &ReadIndex, n: usize) -> (Clustering, Vec<binscape::refine::Split>) {
+    refine(
+        index,
+        &one_bin(n),
+        &Settings::default(),
+        &Progress::default(),
+    )
+    .unwrap()
+}
+
 /// Every one of `n` reads in one bin.
 fn one_bin(n: usize) -> Clustering {
     Clustering {
@@ -146,13 +157,7 @@ fn a_deep_phage_in_its_host_bin_shows_its_depth_and_gets_a_bin() {
         "host {host_depth:?}, phage {phage_depth:?}"
     );
     let n = truth.len();
-    let (refined, splits) = refine(
-        &index,
-        &one_bin(n),
-        &Settings::default(),
-        &Progress::default(),
-    )
-    .unwrap();
+    let (refined, splits) = refined_whole(&index, n);
     assert_eq!(refined.n_clusters, 2, "splits: {splits:?}");
     // The phage's bin: most of its reads, and little else.
     let phage_bin = refined.labels[truth.iter().position(|&g| g == 1).unwrap()];
@@ -182,13 +187,7 @@ fn the_parts_of_a_split_bin_are_split_again() {
     let reads = genomes(&[(0.38, 300), (0.43, 200), (0.72, 300)], &mut rng);
     let (index, truth) = shuffled_and_loaded(dir.path(), reads, &mut rng, false);
     let n = truth.len();
-    let (refined, splits) = refine(
-        &index,
-        &one_bin(n),
-        &Settings::default(),
-        &Progress::default(),
-    )
-    .unwrap();
+    let (refined, splits) = refined_whole(&index, n);
     assert_eq!(refined.n_clusters, 3, "splits: {splits:?}");
     assert_eq!(splits.len(), 2, "the bin, then its A + B part: {splits:?}");
     assert_eq!((splits[0].reads, splits[1].reads), (n, 500), "{splits:?}");
