@@ -339,30 +339,34 @@ fn by_composition(
         progress,
         |row, v| bins[bin_of[row] as usize].buf.extend_from_slice(v),
     )?;
-    for &b in &examined {
-        let bin = &mut bins[b];
-        let m = bin.buf.len() / dim;
-        let mut mean = vec![0f64; dim];
-        let mut sq = vec![0f64; dim];
-        for row in bin.buf.chunks(dim) {
-            for j in 0..dim {
-                mean[j] += row[j] as f64;
-                sq[j] += (row[j] as f64) * (row[j] as f64);
+    // Bins are independent: their axes are fitted in parallel.
+    let is_examined: Vec<bool> = (0..bins.len()).map(|b| examined.contains(&b)).collect();
+    bins.par_iter_mut()
+        .zip(&is_examined)
+        .filter(|(_, e)| **e)
+        .for_each(|(bin, _)| {
+            let m = bin.buf.len() / dim;
+            let mut mean = vec![0f64; dim];
+            let mut sq = vec![0f64; dim];
+            for row in bin.buf.chunks(dim) {
+                for j in 0..dim {
+                    mean[j] += row[j] as f64;
+                    sq[j] += (row[j] as f64) * (row[j] as f64);
+                }
             }
-        }
-        let mf = m.max(1) as f64;
-        bin.mean = mean.iter().map(|x| (x / mf) as f32).collect();
-        bin.sd = mean
-            .iter()
-            .zip(&sq)
-            .map(|(s1, s2)| ((s2 / mf - (s1 / mf).powi(2)).max(0.0)).sqrt() as f32)
-            .collect();
-        let mut z = std::mem::take(&mut bin.buf);
-        for row in z.chunks_mut(dim) {
-            standardize(row, &bin.mean, &bin.sd);
-        }
-        bin.pca = Some(Pca::fit(&z, dim, AXES));
-    }
+            let mf = m.max(1) as f64;
+            bin.mean = mean.iter().map(|x| (x / mf) as f32).collect();
+            bin.sd = mean
+                .iter()
+                .zip(&sq)
+                .map(|(s1, s2)| ((s2 / mf - (s1 / mf).powi(2)).max(0.0)).sqrt() as f32)
+                .collect();
+            let mut z = std::mem::take(&mut bin.buf);
+            for row in z.chunks_mut(dim) {
+                standardize(row, &bin.mean, &bin.sd);
+            }
+            bin.pca = Some(Pca::fit(&z, dim, AXES));
+        });
 
     // Pass 2: every read of an examined bin onto its bin's axes, in the bin's row order.
     let mut pos = vec![0u32; n];

@@ -142,3 +142,59 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     }
     acc.iter().sum::<f64>() + tail
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows spread along known orthogonal axes with variances 9, 4, 1 and 0.25 (in a rotated
+    /// 12-dimensional space): the fit finds those axes, in that order, as unit vectors.
+    #[test]
+    fn finds_known_axes_in_order() {
+        let dim = 12;
+        let mut axes: Vec<Vec<f64>> = Vec::new();
+        for k in 0..4 {
+            let mut v: Vec<f64> = (0..dim)
+                .map(|i| ((i * (k + 3) + k) % 7) as f64 - 3.0 + 0.1 * k as f64)
+                .collect();
+            for p in &axes {
+                let along = dot(&v, p);
+                v.iter_mut().zip(p).for_each(|(a, b)| *a -= along * b);
+            }
+            let norm = dot(&v, &v).sqrt();
+            v.iter_mut().for_each(|x| *x /= norm);
+            axes.push(v);
+        }
+        let sd = [3.0, 2.0, 1.0, 0.5];
+        let mut state = 7u64;
+        let mut unit = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        let mut data = Vec::new();
+        for _ in 0..4000 {
+            let mut row = vec![5.0f64; dim];
+            for (a, s) in axes.iter().zip(sd) {
+                // Uniform on ±√3·sd: variance sd².
+                let t = unit() * s * 3f64.sqrt();
+                row.iter_mut().zip(a).for_each(|(r, x)| *r += t * x);
+            }
+            data.extend(row.iter().map(|&x| x as f32));
+        }
+        let pca = Pca::fit(&data, dim, 4);
+        for (k, a) in axes.iter().enumerate() {
+            let c = &pca.comps[k];
+            assert!(
+                (dot(c, c) - 1.0).abs() < 1e-9,
+                "component {k} not unit length"
+            );
+            assert!(dot(c, a).abs() > 0.995, "component {k} off its axis");
+        }
+        // Coordinates on the first axis carry its variance.
+        let y = pca.project(&data);
+        let var = y.chunks(4).map(|r| (r[0] as f64).powi(2)).sum::<f64>() / 4000.0;
+        assert!((var - 9.0).abs() < 0.6, "variance {var}");
+    }
+}
