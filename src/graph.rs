@@ -8,7 +8,7 @@
 //! Written here rather than through the `minimap2` crate: binning needs only "do these reads
 //! overlap, and how strongly", not alignments, and a minimizer index over a hash-sampled
 //! fraction of the minimizers bounds memory at any number of reads without a C build.
-use crate::cluster::NOISE;
+use crate::cluster::{NOISE, bin_count, bin_sizes};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, rows_pass};
@@ -778,13 +778,9 @@ pub const LOOSE_MAX_PERCENT: usize = 3;
 /// genomes too rare for a bin into others (mix J, seed 42: ARI −0.005). Returns the labels
 /// and how many bins went.
 pub fn loose_bins(labels: &[i32], overlaps: &Overlaps, min_size: usize) -> (Vec<i32>, usize) {
-    let k = labels.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize;
+    let size = bin_sizes(labels);
+    let k = size.len();
     let agree = agreement(labels, k, overlaps);
-    let mut size = vec![0usize; k];
-    labels
-        .iter()
-        .filter(|&&l| l >= 0)
-        .for_each(|&l| size[l as usize] += 1);
     let binned: usize = size.iter().sum();
     let loose: Vec<bool> = (0..k)
         .map(|b| {
@@ -817,7 +813,7 @@ const JOIN_SHARE: f64 = 0.01;
 /// in composition (lambda's halves) is one element, contiguous across the cut. Returns the new
 /// labels and how many bins were joined to another.
 pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>, usize) {
-    let k = labels.iter().map(|&l| l + 1).max().unwrap_or(0).max(0) as usize;
+    let k = bin_count(labels);
     if depth.len() != labels.len() || k < 2 {
         return (labels.to_vec(), 0);
     }
@@ -929,11 +925,8 @@ pub fn deep_by_overlaps(
     for i in (0..n).filter(|&i| deep[i]) {
         members.entry(root[i]).or_default().push(i);
     }
-    let k = labels.iter().map(|&l| l + 1).max().unwrap_or(0).max(0);
-    let mut bin_size = vec![0usize; k as usize];
-    for &l in labels.iter().filter(|&&l| l >= 0) {
-        bin_size[l as usize] += 1;
-    }
+    let bin_size = bin_sizes(labels);
+    let k = bin_size.len() as i32;
     members.retain(|_, r| r.len() >= min_size.max(2));
     // Weight among each element's reads, and from them to other reads.
     let mut weight: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
@@ -982,13 +975,7 @@ pub fn deep_by_overlaps(
 /// reads (or none) are dropped, their reads unbinned: no bin is smaller than the min cluster
 /// size, whatever moved.
 pub fn renumber(labels: &[i32], min_size: usize) -> (Vec<i32>, usize) {
-    let max = labels.iter().copied().max().unwrap_or(-1);
-    let mut size = vec![0usize; (max + 1).max(0) as usize];
-    for &l in labels {
-        if l >= 0 {
-            size[l as usize] += 1;
-        }
-    }
+    let size = bin_sizes(labels);
     let mut order: Vec<usize> = (0..size.len())
         .filter(|&b| size[b] >= min_size.max(1))
         .collect();

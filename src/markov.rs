@@ -141,7 +141,7 @@ pub fn vote(
     support: &[Support],
     progress: &Progress,
 ) -> Result<(Vec<i32>, Voted)> {
-    let bins = labels.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize;
+    let bins = crate::cluster::bin_count(labels);
     let doubt: Vec<bool> = (0..labels.len())
         .map(|i| doubted(labels[i], support[i]))
         .collect();

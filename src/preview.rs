@@ -135,11 +135,7 @@ pub fn preview(
 /// most reads with (greedily, largest overlaps first); bins with no match take the numbers
 /// left. Colours follow numbers, so a bin keeps its colour from one refresh to the next.
 fn keep_numbers(labels: &[i32], n_clusters: usize, previous: &[i32]) -> Vec<i32> {
-    let prev_n = previous
-        .iter()
-        .copied()
-        .max()
-        .map_or(0, |m| (m + 1).max(0) as usize);
+    let prev_n = crate::cluster::bin_count(previous);
     let mut overlap = std::collections::HashMap::new();
     for (&a, &b) in labels.iter().zip(previous) {
         if a >= 0 && b >= 0 {

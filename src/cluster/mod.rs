@@ -11,6 +11,20 @@ use mst::UnionFind;
 /// Noise label: the read is "unbinned".
 pub const NOISE: i32 = -1;
 
+/// Bins that `labels` number: the highest label + 1 (0 when every read is noise).
+pub fn bin_count(labels: &[i32]) -> usize {
+    labels.iter().copied().max().map_or(0, |m| (m + 1).max(0)) as usize
+}
+
+/// Reads per bin of `labels` ([`bin_count`] bins; noise counts nowhere).
+pub fn bin_sizes(labels: &[i32]) -> Vec<usize> {
+    let mut size = vec![0usize; bin_count(labels)];
+    for &l in labels.iter().filter(|&&l| l >= 0) {
+        size[l as usize] += 1;
+    }
+    size
+}
+
 /// The single-linkage tree of the mutual-reachability MST.
 #[derive(Clone, Debug, Default)]
 pub struct Hierarchy {

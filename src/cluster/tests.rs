@@ -189,3 +189,12 @@ fn the_widest_run_wins_and_ties_go_to_the_one_nearest_the_usual_size() {
     // Nothing cut: the usual size.
     assert_eq!(steadiest_of(&[], &[], 60).size, 60);
 }
+
+#[test]
+fn bins_are_counted_to_the_highest_label() {
+    let labels = [1, NOISE, 1, 3, 0];
+    assert_eq!(bin_count(&labels), 4);
+    assert_eq!(bin_sizes(&labels), vec![1, 2, 0, 1]);
+    assert_eq!(bin_count(&[NOISE, NOISE]), 0);
+    assert!(bin_sizes(&[]).is_empty());
+}
