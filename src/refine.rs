@@ -416,7 +416,7 @@ fn by_composition(
     let mut splits = Vec::new();
     let mut from_split = vec![false; n];
     for (b, bin) in bins.iter().enumerate() {
-        if !examined.contains(&b) {
+        if !is_examined[b] {
             groups.push(bin.rows.clone());
         }
     }
