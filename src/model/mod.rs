@@ -180,6 +180,16 @@ pub fn device() -> Device {
     Device::Cpu
 }
 
+/// Fewest rows in each half of a batch that is split between two threads.
+const MIN_HALF_BATCH: usize = 64;
+
+/// One thread's share of a training step.
+struct Part {
+    grads: candle_core::backprop::GradStore,
+    /// Reconstruction, KLD and total loss, times the share of the batch's rows.
+    losses: [f64; 3],
+}
+
 fn train(
     features: &Matrix,
     cfg: &TrainConfig,
@@ -223,7 +233,8 @@ fn train(
             )));
         }
     };
-    let mut opt = AdamW::new(model.vars(), params)?;
+    let vars = model.vars();
+    let mut opt = AdamW::new(vars.clone(), params)?;
     let (mut w_rl, mut w_kld) = (cfg.w_rl, cfg.w_kld);
     let batches = n.div_ceil(cfg.batch_size);
     let steps_total = (batches * cfg.epochs) as u64;
@@ -285,18 +296,62 @@ fn train(
                 buf.extend_from_slice(x.row(i));
             }
             let b = chunk.len();
-            let xb = Tensor::from_slice(&buf, (b, d), &dev)?;
             let noise: Vec<f32> = (0..b * cfg.latent)
                 .map(|_| StandardNormal.sample(&mut rng))
                 .collect();
-            let eps = Tensor::from_vec(noise, (b, cfg.latent), &dev)?;
-            let l = model.losses(&xb, &eps, weights.as_ref())?;
-            let total = ((&l.rl * w_rl)? + (&l.kld * w_kld)?)?;
-            opt.backward_step(&total)?;
+            // The batch's loss and gradients, over its rows `rows`, weighted by their share.
+            let part = |rows: std::ops::Range<usize>| -> candle_core::Result<Part> {
+                let m = rows.len();
+                let xb = Tensor::from_slice(&buf[rows.start * d..rows.end * d], (m, d), &dev)?;
+                let lat = cfg.latent;
+                let eps =
+                    Tensor::from_slice(&noise[rows.start * lat..rows.end * lat], (m, lat), &dev)?;
+                let l = model.losses(&xb, &eps, weights.as_ref())?;
+                let total = ((&l.rl * w_rl)? + (&l.kld * w_kld)?)?;
+                let share = m as f64 / b as f64;
+                Ok(Part {
+                    grads: (&total * share)?.backward()?,
+                    losses: [l.rl, l.kld, total].map(|t| {
+                        t.to_scalar::<f32>()
+                            .map(|v| v as f64 * share)
+                            .unwrap_or(f64::NAN)
+                    }),
+                })
+            };
+            // On the CPU each half of the batch runs on its own thread (candle's products run
+            // on one: see use_one_matmul_thread) and their gradients are summed: the same step
+            // as the whole batch's, on both cores.
+            let parts = if dev.is_cpu() && b >= 2 * MIN_HALF_BATCH {
+                let h = b / 2;
+                let (first, second) = std::thread::scope(|sc| {
+                    let second = sc.spawn(|| part(h..b));
+                    (part(0..h), second.join())
+                });
+                let second =
+                    second.map_err(|_| Error::Training("a training thread panicked".into()))?;
+                vec![first?, second?]
+            } else {
+                vec![part(0..b)?]
+            };
+            let mut grads = candle_core::backprop::GradStore::default();
+            for v in &vars {
+                let mut sum: Option<Tensor> = None;
+                for p in &parts {
+                    if let Some(g) = p.grads.get(v) {
+                        sum = Some(match sum {
+                            Some(s) => (s + g)?,
+                            None => g.clone(),
+                        });
+                    }
+                }
+                if let Some(g) = sum {
+                    grads.insert(v, g);
+                }
+            }
+            opt.step(&grads)?;
+            let [rl, kld, tot] =
+                [0, 1, 2].map(|i| parts.iter().map(|p| p.losses[i]).sum::<f64>() as f32);
             step += 1;
-            let rl = l.rl.to_scalar::<f32>()?;
-            let kld = l.kld.to_scalar::<f32>()?;
-            let tot = total.to_scalar::<f32>()?;
             if !tot.is_finite() || !rl.is_finite() || !kld.is_finite() {
                 return Err(Error::Training(format!(
                     "the loss became {tot} at epoch {epoch}, step {step} (RL {rl}, KLD {kld}); \
