@@ -53,6 +53,26 @@ fn same_seed_same_layout() {
     assert_ne!(a, c);
 }
 
+/// The layout's parts run on rayon's threads; the map must not depend on how many there are.
+#[test]
+fn layout_is_the_same_on_any_number_of_threads() {
+    let (x, _) = blobs(300, 4, 6, 4);
+    let p = UmapParams {
+        n_epochs: 60,
+        ..Default::default()
+    };
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| umap(&x, 6, &p, &mut |_, _| true).unwrap())
+    };
+    let one = on(1);
+    assert_eq!(one, on(3));
+    assert_eq!(one, on(LAYOUT_PARTS));
+}
+
 #[test]
 fn cancel_stops_layout() {
     let (x, _) = blobs(50, 2, 3, 3);
