@@ -190,6 +190,68 @@ struct Part {
     losses: [f64; 3],
 }
 
+/// The gradients of `vars` and the losses (reconstruction, KLD, total) of one step on a batch
+/// of `b` rows (`data`: the rows, b × d, and their N(0, 1) noise, b × latent) with loss weights
+/// `w` (reconstruction, KLD). With `halves`, each half of the rows runs on its own thread and
+/// the halves' gradients, weighted by their share of the rows, are summed.
+#[allow(clippy::too_many_arguments)]
+fn batch_step(
+    model: &Vae,
+    vars: &[candle_core::Var],
+    data: (&[f32], &[f32]),
+    b: usize,
+    weights: Option<&Tensor>,
+    w: (f64, f64),
+    halves: bool,
+    dev: &Device,
+) -> Result<(candle_core::backprop::GradStore, [f32; 3])> {
+    let (d, lat) = (model.dims, model.latent);
+    let part = |rows: std::ops::Range<usize>| -> candle_core::Result<Part> {
+        let m = rows.len();
+        let xb = Tensor::from_slice(&data.0[rows.start * d..rows.end * d], (m, d), dev)?;
+        let eps = Tensor::from_slice(&data.1[rows.start * lat..rows.end * lat], (m, lat), dev)?;
+        let l = model.losses(&xb, &eps, weights)?;
+        let total = ((&l.rl * w.0)? + (&l.kld * w.1)?)?;
+        let share = m as f64 / b as f64;
+        Ok(Part {
+            grads: (&total * share)?.backward()?,
+            losses: [l.rl, l.kld, total].map(|t| {
+                t.to_scalar::<f32>()
+                    .map(|v| v as f64 * share)
+                    .unwrap_or(f64::NAN)
+            }),
+        })
+    };
+    let parts = if halves {
+        let h = b / 2;
+        let (first, second) = std::thread::scope(|sc| {
+            let second = sc.spawn(|| part(h..b));
+            (part(0..h), second.join())
+        });
+        let second = second.map_err(|_| Error::Training("a training thread panicked".into()))?;
+        vec![first?, second?]
+    } else {
+        vec![part(0..b)?]
+    };
+    let mut grads = candle_core::backprop::GradStore::default();
+    for v in vars {
+        let mut sum: Option<Tensor> = None;
+        for p in &parts {
+            if let Some(g) = p.grads.get(v) {
+                sum = Some(match sum {
+                    Some(s) => (s + g)?,
+                    None => g.clone(),
+                });
+            }
+        }
+        if let Some(g) = sum {
+            grads.insert(v, g);
+        }
+    }
+    let losses = [0, 1, 2].map(|i| parts.iter().map(|p| p.losses[i]).sum::<f64>() as f32);
+    Ok((grads, losses))
+}
+
 fn train(
     features: &Matrix,
     cfg: &TrainConfig,
@@ -299,58 +361,21 @@ fn train(
             let noise: Vec<f32> = (0..b * cfg.latent)
                 .map(|_| StandardNormal.sample(&mut rng))
                 .collect();
-            // The batch's loss and gradients, over its rows `rows`, weighted by their share.
-            let part = |rows: std::ops::Range<usize>| -> candle_core::Result<Part> {
-                let m = rows.len();
-                let xb = Tensor::from_slice(&buf[rows.start * d..rows.end * d], (m, d), &dev)?;
-                let lat = cfg.latent;
-                let eps =
-                    Tensor::from_slice(&noise[rows.start * lat..rows.end * lat], (m, lat), &dev)?;
-                let l = model.losses(&xb, &eps, weights.as_ref())?;
-                let total = ((&l.rl * w_rl)? + (&l.kld * w_kld)?)?;
-                let share = m as f64 / b as f64;
-                Ok(Part {
-                    grads: (&total * share)?.backward()?,
-                    losses: [l.rl, l.kld, total].map(|t| {
-                        t.to_scalar::<f32>()
-                            .map(|v| v as f64 * share)
-                            .unwrap_or(f64::NAN)
-                    }),
-                })
-            };
             // On the CPU each half of the batch runs on its own thread (candle's products run
-            // on one: see use_one_matmul_thread) and their gradients are summed: the same step
-            // as the whole batch's, on both cores.
-            let parts = if dev.is_cpu() && b >= 2 * MIN_HALF_BATCH {
-                let h = b / 2;
-                let (first, second) = std::thread::scope(|sc| {
-                    let second = sc.spawn(|| part(h..b));
-                    (part(0..h), second.join())
-                });
-                let second =
-                    second.map_err(|_| Error::Training("a training thread panicked".into()))?;
-                vec![first?, second?]
-            } else {
-                vec![part(0..b)?]
-            };
-            let mut grads = candle_core::backprop::GradStore::default();
-            for v in &vars {
-                let mut sum: Option<Tensor> = None;
-                for p in &parts {
-                    if let Some(g) = p.grads.get(v) {
-                        sum = Some(match sum {
-                            Some(s) => (s + g)?,
-                            None => g.clone(),
-                        });
-                    }
-                }
-                if let Some(g) = sum {
-                    grads.insert(v, g);
-                }
-            }
+            // on one: see use_one_matmul_thread): the same step as the whole batch's, on both
+            // cores.
+            let halves = dev.is_cpu() && b >= 2 * MIN_HALF_BATCH;
+            let (grads, [rl, kld, tot]) = batch_step(
+                &model,
+                &vars,
+                (&buf, &noise),
+                b,
+                weights.as_ref(),
+                (w_rl, w_kld),
+                halves,
+                &dev,
+            )?;
             opt.step(&grads)?;
-            let [rl, kld, tot] =
-                [0, 1, 2].map(|i| parts.iter().map(|p| p.losses[i]).sum::<f64>() as f32);
             step += 1;
             if !tot.is_finite() || !rl.is_finite() || !kld.is_finite() {
                 return Err(Error::Training(format!(
@@ -385,4 +410,53 @@ fn train(
         stopped,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// Two threads on the halves of a batch (301 rows: halves of 150 and 151) give the whole
+    /// batch's losses and gradients, up to float rounding.
+    #[test]
+    fn a_batch_in_two_halves_takes_the_whole_batch_step() {
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (b, d, lat) = (301, 20, 4);
+        let model = Vae::new(d, &[16, 8], lat, LogVar::Linear, true, &mut rng, &dev).unwrap();
+        let vars = model.vars();
+        let x: Vec<f32> = (0..b * d).map(|_| rng.random_range(0.0..1.0)).collect();
+        let noise: Vec<f32> = (0..b * lat)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let step = |halves| {
+            batch_step(
+                &model,
+                &vars,
+                (&x, &noise),
+                b,
+                None,
+                (1.0, 0.01),
+                halves,
+                &dev,
+            )
+            .unwrap()
+        };
+        let ((whole, lw), (split, ls)) = (step(false), step(true));
+        for (a, c) in lw.iter().zip(&ls) {
+            assert!((a - c).abs() <= 1e-5 * a.abs().max(1.0), "{lw:?} vs {ls:?}");
+        }
+        for v in &vars {
+            let flat = |g: &candle_core::backprop::GradStore| -> Vec<f32> {
+                g.get(v).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+            };
+            let (a, c) = (flat(&whole), flat(&split));
+            let scale = a.iter().fold(0f32, |m, x| m.max(x.abs()));
+            assert!(scale > 0.0, "a parameter without gradient");
+            for (p, q) in a.iter().zip(&c) {
+                assert!((p - q).abs() <= 1e-4 * scale, "{p} vs {q}");
+            }
+        }
+    }
 }
