@@ -102,7 +102,13 @@ pub fn refine(
         let deep = deep_bins(&c, &index.kmer_depth);
         eligible = fresh.iter().zip(&deep).map(|(f, d)| *f && !d).collect();
     }
-    let min = s.min_cluster_size_for(index.len()).max(MIN_SUB);
+    // At most 1 % of the reads: at a million reads the chosen min cluster size can be 2.4 % of
+    // them (23 784), more than a phage at 3 % leaves in its host's bin (lambda: 24 481 reads
+    // there, some under the depth floor), and it kept no bin of its own.
+    let min = s
+        .min_cluster_size_for(index.len())
+        .min(index.len() / 100)
+        .max(MIN_SUB);
     let (c, more) = by_depth(&c, &index.kmer_depth, min);
     splits.extend(more);
     Ok((
