@@ -136,7 +136,7 @@ fn deep_pieces_joined(c: &Clustering, first: &[i32], depth: &[u8]) -> Clustering
         return c.clone();
     }
     let mut groups = rows_by_bin(c);
-    let deep = deep_bins(c, depth);
+    let deep = deep_medians(&groups, depth);
     let origin = |rows: &[u32]| {
         let mut votes: std::collections::BTreeMap<i32, usize> = Default::default();
         rows.iter()
@@ -147,12 +147,7 @@ fn deep_pieces_joined(c: &Clustering, first: &[i32], depth: &[u8]) -> Clustering
             .map_or(NOISE, |v| v.0)
     };
     let mut pieces: Vec<(i32, f32, usize)> = (0..groups.len())
-        .filter(|&g| deep[g])
-        .map(|g| {
-            let rows = &groups[g];
-            let median = median_depth(rows.iter().map(|&r| depth[r as usize]));
-            (origin(rows), median, g)
-        })
+        .filter_map(|g| deep[g].map(|median| (origin(&groups[g]), median, g)))
         .collect();
     pieces.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     // Each piece joins the one before it (same origin, next shallower) when within the ratio.
@@ -221,13 +216,21 @@ fn deep_bins(c: &Clustering, depth: &[u8]) -> Vec<bool> {
     if depth.len() != c.labels.len() {
         return vec![false; c.n_clusters];
     }
-    let groups = rows_by_bin(c);
-    let usual = usual_depth(&groups, depth);
+    deep_medians(&rows_by_bin(c), depth)
+        .iter()
+        .map(Option::is_some)
+        .collect()
+}
+
+/// Per group of reads: its median depth when it is deep ([`deep_over`] the median of all of
+/// them).
+fn deep_medians(groups: &[Vec<u32>], depth: &[u8]) -> Vec<Option<f32>> {
+    let usual = usual_depth(groups, depth);
     groups
         .iter()
         .map(|g| {
             let median = median_depth(g.iter().map(|&r| depth[r as usize])).max(1.0);
-            !g.is_empty() && deep_over(median, usual)
+            (!g.is_empty() && deep_over(median, usual)).then_some(median)
         })
         .collect()
 }
@@ -601,6 +604,8 @@ fn split_bin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
 
     fn one_bin(n: usize) -> Clustering {
         Clustering {
@@ -734,13 +739,6 @@ mod tests {
         // Median 110: 255 may be only 2.3 times deeper.
         assert_eq!(by_depth(&one_bin(500), &at(110), 25).0.n_clusters, 1);
     }
-}
-
-#[cfg(test)]
-mod split_tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand_distr::{Distribution, Normal};
 
     /// `sizes[g]` points per group around centres `gap` apart on the first axis, unit spread.
     fn groups(sizes: &[usize], gap: f32, seed: u64) -> Vec<f32> {
