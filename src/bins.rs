@@ -35,6 +35,10 @@ pub struct BinSummary {
     /// Share of the overlaps of the bin's reads that stay inside the bin (the overlap graph's
     /// confidence, needs no truth). None where the graph was not computed.
     pub agreement: Option<f64>,
+    /// The bin's genome as its reads' overlaps tell it ([`crate::graph::genome_sizes`]):
+    /// coverage (×) and size (bp; infinite when no two of its reads overlap). None where the
+    /// graph was not computed.
+    pub genome: Option<(f64, f64)>,
     /// Most common true label and the fraction of the bin's labelled reads that carry it.
     pub majority: Option<(String, f64)>,
 }
@@ -107,6 +111,7 @@ pub fn summarize(
             membership: gc_moments[g].2 / reads.max(1) as f64,
             coverage: median(&mut coverage[g]),
             agreement: None,
+            genome: None,
             majority,
         });
     }
@@ -219,6 +224,16 @@ impl Cut {
         self
     }
 
+    /// This cut with each bin's genome estimate (per bin, in label order) in its summary.
+    pub fn with_genomes(mut self, genomes: &[crate::graph::Genome]) -> Cut {
+        for b in &mut self.bins {
+            if b.label >= 0 {
+                b.genome = genomes.get(b.label as usize).map(|g| (g.coverage, g.size));
+            }
+        }
+        self
+    }
+
     /// The same bins scored against (new) labels: no re-cut, no re-refinement.
     pub fn rescored(&self, index: &ReadIndex, labels: Option<&Labels>) -> Cut {
         let c = self.clustering.clone();
@@ -275,6 +290,13 @@ impl Cut {
                 }
                 if g.joined > 0 {
                     said += &format!(", joined {} deep bins to others", g.joined);
+                }
+                if g.fragments > 0 {
+                    said += &format!(
+                        ", joined {} bin(s) too small to be a genome at their coverage to the \
+                         genome they overlap",
+                        g.fragments
+                    );
                 }
                 if g.sequence_moved + g.sequence_rescued > 0 {
                     said += &format!(

@@ -538,6 +538,10 @@ pub struct GraphReport {
     /// ([`loose_bins`]).
     #[serde(default)]
     pub loose: usize,
+    /// Bins too small to be a genome at their depth, joined to the genome they overlap
+    /// ([`join_fragments`]).
+    #[serde(default)]
+    pub fragments: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -868,6 +872,147 @@ pub fn join_deep(labels: &[i32], overlaps: &Overlaps, depth: &[u8]) -> (Vec<i32>
     (out, joined)
 }
 
+/// Least genome a bin may stand for (bp). A bin's reads and overlaps tell its genome's size
+/// ([`genome_sizes`]): across the ten mixes, three PBSIM CLR mixes and the dev reads at three
+/// seeds each, every genome's bin estimated 1.5 Mb or more (H. pylori, 1.6–1.7 Mb, estimated
+/// 1.58–1.66), while the pieces that composition cut from a genome (a 170 kb stretch of
+/// H. pylori's, 113–423 reads, in 3 of 9 PBSIM runs) estimated 0.16–0.17 Mb. A phage is as
+/// small, but many times deeper than any genome it overlaps.
+const LEAST_GENOME: f64 = 500_000.0;
+/// A piece joins the bin that holds at least this share of its reads' overlaps: the cut
+/// H. pylori stretches, scattered over it, 10 %; one unbroken 200 kb stretch at 10× only its two
+/// ends' 1 %; unrelated bins under 0.1 % ([`JOIN_SHARE`]). (A genome's bin shares 3–9 % with
+/// its relative's, but is genome-sized.)
+const PIECE_LINK: f64 = 0.005;
+/// ... and whose coverage is within this factor of its own.
+const PIECE_DEPTH: f64 = 2.0;
+/// ... and that holds this many times the overlaps of the next bin.
+const PIECE_LEAD: f64 = 2.0;
+
+/// A bin's genome as its reads and overlaps tell it ([`genome_sizes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Genome {
+    pub reads: usize,
+    pub mean_length: f64,
+    /// Coverage (×).
+    pub coverage: f64,
+    /// Size (bp); infinite when its reads overlap none of each other.
+    pub size: f64,
+}
+
+/// Share of a read of `mean` bp whose start leaves room for a [`MIN_OVERLAP`] overlap.
+fn overlap_span(mean: f64) -> f64 {
+    (mean - MIN_OVERLAP as f64).max(1.0) / mean.max(1.0)
+}
+
+/// Per bin: its genome's coverage and size estimated from its reads' lengths and the
+/// overlaps among them. Two reads of one genome overlap by at least [`MIN_OVERLAP`] when their
+/// starts are within (their lengths − 2 × [`MIN_OVERLAP`]) of each other, so at coverage c a
+/// bin of N reads of mean length L holds about c · N · (L − T) / L overlaps (T = MIN_OVERLAP),
+/// and its genome is N · L / c. Overlaps missed (sampled minimizers, low identity) make the
+/// estimate larger, never smaller.
+pub fn genome_sizes(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> Vec<Genome> {
+    let k = bin_count(labels);
+    let mut reads = vec![0usize; k];
+    let mut bases = vec![0f64; k];
+    let mut within = vec![0f64; k];
+    for (&l, &len) in labels.iter().zip(lengths) {
+        if l >= 0 {
+            reads[l as usize] += 1;
+            bases[l as usize] += len as f64;
+        }
+    }
+    for &(a, b, _) in &overlaps.edges {
+        let (la, lb) = (labels[a as usize], labels[b as usize]);
+        if la >= 0 && la == lb {
+            within[la as usize] += 1.0;
+        }
+    }
+    (0..k)
+        .map(|b| {
+            let n = reads[b].max(1) as f64;
+            let mean_length = bases[b] / n;
+            let coverage = within[b] / (n * overlap_span(mean_length));
+            Genome {
+                reads: reads[b],
+                mean_length,
+                coverage,
+                size: if coverage > 0.0 {
+                    bases[b] / coverage
+                } else {
+                    f64::INFINITY
+                },
+            }
+        })
+        .collect()
+}
+
+/// Bins too small to be a genome ([`LEAST_GENOME`]) at about the coverage of the bin their
+/// reads overlap most ([`PIECE_LINK`], [`PIECE_DEPTH`]) join that bin: a stretch of a genome
+/// whose composition set it apart (an island, a ribosomal operon's neighbourhood). A phage or
+/// plasmid many times deeper than its host stays its own. Returns the labels and the number of
+/// bins joined.
+pub fn join_fragments(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> (Vec<i32>, usize) {
+    let sizes = genome_sizes(labels, overlaps, lengths);
+    let k = sizes.len();
+    let piece: Vec<bool> = sizes
+        .iter()
+        .map(|g| g.reads > 0 && g.size < LEAST_GENOME)
+        .collect();
+    if !piece.iter().any(|&p| p) {
+        return (labels.to_vec(), 0);
+    }
+    // Each piece's overlaps: to each other bin, and in all (its own reads' ends).
+    let mut links: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
+    let mut ends = vec![0f64; k];
+    for &(a, b, _) in &overlaps.edges {
+        let (la, lb) = (labels[a as usize], labels[b as usize]);
+        for (x, y) in [(la, lb), (lb, la)] {
+            if x >= 0 && piece[x as usize] {
+                ends[x as usize] += 1.0;
+                if y >= 0 && y != x {
+                    *links.entry((x as usize, y as usize)).or_default() += 1.0;
+                }
+            }
+        }
+    }
+    let mut into: Vec<i32> = (0..k as i32).collect();
+    let mut joined = 0;
+    for b in (0..k).filter(|&b| piece[b]) {
+        let mut to: Vec<(usize, f64)> = links
+            .range((b, 0)..(b + 1, 0))
+            .filter(|&(&(_, t), _)| !piece[t])
+            .map(|(&(_, t), &w)| (t, w))
+            .collect();
+        to.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let Some(&(t, shared)) = to.first() else {
+            continue;
+        };
+        // A locus two genomes share (a ribosomal operon) links to both: not a piece of either.
+        if to.get(1).is_some_and(|&(_, w)| w * PIECE_LEAD > shared) {
+            continue;
+        }
+        // The piece's coverage counts its overlaps out of it too: a stretch cut from a genome
+        // loses the overlaps across its ends.
+        let g = sizes[b];
+        let own = ends[b] / 2.0 / (g.reads as f64 * overlap_span(g.mean_length));
+        let host = sizes[t].coverage;
+        let same = own > 0.0 && host > 0.0 && own.max(host) <= PIECE_DEPTH * own.min(host);
+        if shared >= PIECE_LINK * ends[b] && same {
+            into[b] = t as i32;
+            joined += 1;
+        }
+    }
+    if joined == 0 {
+        return (labels.to_vec(), 0);
+    }
+    let out = labels
+        .iter()
+        .map(|&l| if l < 0 { l } else { into[l as usize] })
+        .collect();
+    (out, joined)
+}
+
 /// A read is deep by its overlaps when it overlaps at least [`DEEP_DEGREE_RATIO`] times as many
 /// reads as the median read does, and at least [`DEEP_DEGREE_MIN`]. In a shallow sample the
 /// 15-mer depth cannot show a phage: at 90 % identity one 15-mer in five is error-free, so on a
@@ -1112,6 +1257,92 @@ mod tests {
         assert_eq!((r.moved, r.rescued), (1, 1));
         let a = agreement(&l, 2, &o);
         assert!(a[0] > 0.9, "{a:?}");
+    }
+
+    /// Reads of `len` bp starting every `step` bp around a circular genome of `size` bp, from
+    /// row `first`: the edges between those overlapping by at least [`MIN_OVERLAP`].
+    fn tiled(first: u32, size: u32, step: u32, len: u32, edges: &mut Vec<(u32, u32, u32)>) -> u32 {
+        let n = size / step;
+        let reach = (len - MIN_OVERLAP as u32) / step;
+        for i in 0..n {
+            for d in 1..=reach.min(n - 1) {
+                let j = (i + d) % n;
+                let (a, b) = (first + i.min(j), first + i.max(j));
+                edges.push((a, b, 20));
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn a_stretch_cut_from_a_genome_rejoins_it_and_a_phage_a_relative_or_a_shared_locus_does_not() {
+        let mut edges = Vec::new();
+        // A: 2 Mb at 10x (reads every 500 bp); its rows 1000..1200, one unbroken 100 kb
+        // stretch, are a bin of their own. B: a relative, 1.5 Mb at 10x. P: a 48 kb phage at
+        // 100x. Shared sequence links B and P to A.
+        let a = tiled(0, 2_000_000, 500, 5000, &mut edges);
+        let b = tiled(a, 1_500_000, 500, 5000, &mut edges);
+        let p = tiled(a + b, 48_000, 50, 5000, &mut edges);
+        let n = (a + b + p) as usize;
+        for i in 0..2000 {
+            edges.push((1200 + i, a + i, 10));
+        }
+        // 1 000 links: 0.65 % of the phage's overlaps, enough to join it but for its depth.
+        for i in 0..1000 {
+            edges.push((3200 + i % 800, a + b + i % p, 10));
+        }
+        let lengths = vec![5000u32; n];
+        let mut labels: Vec<i32> = (0..n as u32)
+            .map(|i| {
+                if i < a {
+                    0
+                } else if i < a + b {
+                    2
+                } else {
+                    3
+                }
+            })
+            .collect();
+        for l in &mut labels[1000..1200] {
+            *l = 1;
+        }
+        // A stretch of A that B's links reach as well (a locus the two share): rows 2400..2500,
+        // 100 links to B against about 70 to A across its ends.
+        for l in &mut labels[2400..2500] {
+            *l = 4;
+        }
+        let o = Overlaps {
+            edges,
+            ..Overlaps::default()
+        };
+        let g = genome_sizes(&labels, &o, &lengths);
+        assert!((g[0].coverage - 10.0).abs() < 0.5, "{:?}", g[0]);
+        assert!((g[0].size - 1.9e6).abs() < 0.1e6, "{:?}", g[0]);
+        assert!(
+            g[1].size < LEAST_GENOME && g[3].size < LEAST_GENOME,
+            "{g:?}"
+        );
+        assert!(g[2].size > 1.4e6, "{:?}", g[2]);
+        let (out, joined) = join_fragments(&labels, &o, &lengths);
+        assert_eq!(joined, 1);
+        assert!(out[..2400].iter().all(|&l| l == 0));
+        assert!(out[2400..2500].iter().all(|&l| l == 4));
+        assert!(out[2500..a as usize].iter().all(|&l| l == 0));
+        assert_eq!(&out[a as usize..], &labels[a as usize..]);
+        // The stretch at a third of A's coverage is something else: it stays.
+        let thin: Vec<(u32, u32, u32)> = o
+            .edges
+            .iter()
+            .copied()
+            .filter(|&(x, y, _)| {
+                !(1000..1200).contains(&x) || !(1000..1200).contains(&y) || (x + y) % 3 == 0
+            })
+            .collect();
+        let thin = Overlaps {
+            edges: thin,
+            ..Overlaps::default()
+        };
+        assert_eq!(join_fragments(&labels, &thin, &lengths).1, 0);
     }
 
     #[test]

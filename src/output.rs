@@ -60,6 +60,10 @@ pub struct BinRow {
     pub coverage: Option<f64>,
     /// Share of the reads' overlaps inside the bin (null without the graph or overlaps).
     pub overlap_agreement: Option<f64>,
+    /// Coverage (×) and genome size (Mb) that the reads' lengths and overlaps imply (null
+    /// without the graph, or the size when no two reads of the bin overlap).
+    pub overlap_coverage: Option<f64>,
+    pub genome_mb: Option<f64>,
     /// With labels: the most common label and its share of the bin's labelled reads.
     pub majority: Option<String>,
     pub purity: Option<f64>,
@@ -83,6 +87,12 @@ impl BinRow {
             membership: round(b.membership, 3),
             coverage: b.coverage.map(|c| round(c, 2)),
             overlap_agreement: b.agreement.map(|a| round(a, 3)),
+            overlap_coverage: b.genome.map(|g| round(g.0, 2)),
+            genome_mb: b
+                .genome
+                .map(|g| g.1)
+                .filter(|s| s.is_finite())
+                .map(|s| round(s / 1e6, 3)),
             majority: b.majority.as_ref().map(|m| m.0.clone()),
             purity: b.majority.as_ref().map(|m| round(m.1, 4)),
         }
@@ -97,13 +107,13 @@ pub fn write_bin_table(path: &Path, rows: &[BinRow]) -> Result<()> {
         let io = |e| Error::write(path, e);
         writeln!(
             w,
-            "bin\treads\tbases\tmean_length\tn50\tgc\tgc_sd\tmembership\tcoverage\toverlap_agreement\tmajority\tpurity"
+            "bin\treads\tbases\tmean_length\tn50\tgc\tgc_sd\tmembership\tcoverage\toverlap_agreement\toverlap_coverage\tgenome_mb\tmajority\tpurity"
         )
         .map_err(io)?;
         for r in rows {
             writeln!(
                 w,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.bin,
                 r.reads,
                 r.bases,
@@ -114,6 +124,8 @@ pub fn write_bin_table(path: &Path, rows: &[BinRow]) -> Result<()> {
                 r.membership,
                 cell(r.coverage),
                 cell(r.overlap_agreement),
+                cell(r.overlap_coverage),
+                cell(r.genome_mb),
                 r.majority.as_deref().unwrap_or(""),
                 cell(r.purity)
             )

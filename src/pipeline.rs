@@ -466,12 +466,16 @@ pub fn graph_corrected(
     } else {
         by_sequence(crate::graph::correct(&cleared, o, adj).0)?.0
     };
+    // Last, once the votes have settled which bins are loci of several genomes.
+    let (voted, fragments) = crate::graph::join_fragments(&voted, o, &index.lengths);
+    report.fragments = fragments;
     let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
     report.dropped = (0..voted.len())
         .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
         .count();
     let voted = renumbered;
     let agreement = crate::graph::agreement(&voted, k, o);
+    let genomes = crate::graph::genome_sizes(&voted, o, &index.lengths);
     let clustering = Clustering {
         labels: voted,
         n_clusters: k,
@@ -485,6 +489,7 @@ pub fn graph_corrected(
         cut.refined.clone(),
     )
     .with_agreement(&agreement)
+    .with_genomes(&genomes)
     .with_graph(Some(report))
     .with_steady(cut.steady);
     Ok((c, agreement))

@@ -111,6 +111,21 @@ fn run_writes_every_read_once_and_scores() {
     let ari = report["scores"]["ari"].as_f64().unwrap();
     assert!(ari > 0.8, "ARI {ari}");
     assert!(report["bins"].as_u64().unwrap() >= 3);
+    // Each genome's size from its bin's reads and overlaps: 60 kb, 2.25x deep.
+    let table = std::fs::read_to_string(out.join("bins.tsv")).unwrap();
+    let header: Vec<&str> = table.lines().next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (size, purity) = (col("genome_mb"), col("purity"));
+    let mut pure = 0;
+    for row in table.lines().skip(1).filter(|l| l.starts_with("bin_")) {
+        let cells: Vec<&str> = row.split('\t').collect();
+        if cells[purity].parse::<f64>().unwrap() >= 0.95 {
+            let mb: f64 = cells[size].parse().unwrap();
+            assert!((0.04..0.09).contains(&mb), "{row}");
+            pure += 1;
+        }
+    }
+    assert!(pure >= 3, "{table}");
     let loss = std::fs::read_to_string(out.join("loss.tsv")).unwrap();
     assert_eq!(loss.lines().next(), Some("step\tepoch\trl\tkld\ttotal"));
     assert_eq!(loss.lines().count(), 1 + 8 * 3); // 8 epochs × ceil(180 / 64) batches

@@ -85,16 +85,22 @@ fn bin_details(app: &Explorer, ui: &mut Ui) {
                 thousands(b.n50 as u64)
             ));
             ui.label(format!(
-                "15-mer coverage {}   membership {:.2}   overlaps inside {}",
+                "15-mer coverage {}   membership {:.2}   overlaps inside {}   genome {}",
                 b.coverage.map_or_else(dash, |c| format!("{c:.1}")),
                 b.membership,
                 b.agreement
-                    .map_or_else(dash, |a| format!("{:.0} %", a * 100.0))
+                    .map_or_else(dash, |a| format!("{:.0} %", a * 100.0)),
+                b.genome.map_or_else(dash, |(c, s)| if s.is_finite() {
+                    format!("{:.2} Mb at {c:.1}×", s / 1e6)
+                } else {
+                    "? (no overlaps)".into()
+                })
             ))
             .on_hover_text(
                 "Coverage: median count of the reads' sampled 15-mers (relative abundance). \
                  Membership: mean HDBSCAN strength (how deep in their group the reads sit). \
-                 Overlaps inside: share of the reads' overlaps that stay in the bin (binscape run).",
+                 Overlaps inside: share of the reads' overlaps that stay in the bin (binscape run). \
+                 Genome: the size and coverage the reads' lengths and overlaps imply.",
             );
             ui.columns(2, |cols| {
                 let bars: Vec<Bar> = det
@@ -256,12 +262,13 @@ pub enum BinColumn {
     Membership,
     Coverage,
     Agreement,
+    Genome,
     Majority,
     Purity,
 }
 
 impl BinColumn {
-    const PLAIN: [BinColumn; 10] = [
+    const PLAIN: [BinColumn; 11] = [
         BinColumn::Bin,
         BinColumn::Reads,
         BinColumn::Mb,
@@ -272,6 +279,7 @@ impl BinColumn {
         BinColumn::Membership,
         BinColumn::Coverage,
         BinColumn::Agreement,
+        BinColumn::Genome,
     ];
 
     fn title(self) -> (&'static str, &'static str) {
@@ -297,6 +305,10 @@ impl BinColumn {
             BinColumn::Agreement => (
                 "Ovl%",
                 "Share of the reads' overlaps that stay in the bin (from `binscape run`'s overlap graph): needs no truth; low when the bin shares reads' loci with another",
+            ),
+            BinColumn::Genome => (
+                "Genome",
+                "Genome size (Mb) the bin's reads imply: their bases over the coverage their overlaps show (from `binscape run`'s overlap graph). A bacterial genome is 1–10 Mb; far less is a phage, a plasmid or a stretch of a genome that composition set apart",
             ),
             BinColumn::Majority => ("Majority", "Most common true label in the bin"),
             BinColumn::Purity => (
@@ -326,6 +338,7 @@ impl BinColumn {
             BinColumn::Membership => f(a.membership, b.membership),
             BinColumn::Coverage => o(a.coverage, b.coverage),
             BinColumn::Agreement => o(a.agreement, b.agreement),
+            BinColumn::Genome => o(a.genome.map(|g| g.1), b.genome.map(|g| g.1)),
             BinColumn::Majority => a
                 .majority
                 .as_ref()
@@ -426,6 +439,13 @@ fn bins_table(app: &Explorer, bins: &[BinSummary], ui: &mut Ui, out: &mut Vec<Ac
                                         BinColumn::Agreement => b
                                             .agreement
                                             .map_or_else(dash, |v| format!("{:.0}", v * 100.0)),
+                                        BinColumn::Genome => b.genome.map_or_else(dash, |g| {
+                                            if g.1.is_finite() {
+                                                format!("{:.2}", g.1 / 1e6)
+                                            } else {
+                                                "?".into()
+                                            }
+                                        }),
                                         BinColumn::Majority => {
                                             b.majority.as_ref().map_or_else(dash, |m| m.0.clone())
                                         }
@@ -482,6 +502,7 @@ mod tests {
             membership: 0.5,
             coverage,
             agreement: None,
+            genome: None,
             majority: None,
         }
     }
