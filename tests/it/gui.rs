@@ -371,6 +371,15 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
                 .iter()
                 .any(|b| b.agreement.is_some_and(|x| x > 0.8))
         );
+        // ... and the genome its reads and their overlaps imply (the demo's E. coli bin:
+        // 4.9 Mb at 0.3x, estimated larger for the overlaps missed).
+        assert!(
+            cut.bins.iter().any(|b| b
+                .genome
+                .is_some_and(|(c, s)| c > 0.0 && (2e6..2e7).contains(&s))),
+            "{:?}",
+            cut.bins.iter().map(|b| b.genome).collect::<Vec<_>>()
+        );
         (g, a.map.as_ref().unwrap().xy.clone())
     };
 
