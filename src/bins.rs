@@ -35,10 +35,9 @@ pub struct BinSummary {
     /// Share of the overlaps of the bin's reads that stay inside the bin (the overlap graph's
     /// confidence, needs no truth). None where the graph was not computed.
     pub agreement: Option<f64>,
-    /// The bin's genome as its reads' overlaps tell it ([`crate::graph::genome_sizes`]):
-    /// coverage (×) and size (bp; infinite when no two of its reads overlap). None where the
-    /// graph was not computed.
-    pub genome: Option<(f64, f64)>,
+    /// The bin's genome (coverage and size) as its reads' overlaps tell it
+    /// ([`crate::graph::genome_sizes`]). None where the graph was not computed.
+    pub genome: Option<crate::graph::Genome>,
     /// Most common true label and the fraction of the bin's labelled reads that carry it.
     pub majority: Option<(String, f64)>,
 }
@@ -228,7 +227,7 @@ impl Cut {
     pub fn with_genomes(mut self, genomes: &[crate::graph::Genome]) -> Cut {
         for b in &mut self.bins {
             if b.label >= 0 {
-                b.genome = genomes.get(b.label as usize).map(|g| (g.coverage, g.size));
+                b.genome = genomes.get(b.label as usize).copied();
             }
         }
         self

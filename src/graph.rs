@@ -900,6 +900,13 @@ pub struct Genome {
     pub size: f64,
 }
 
+impl Genome {
+    /// The coverage at which this bin's reads would hold `overlaps` overlaps among them.
+    fn coverage_for(&self, overlaps: f64) -> f64 {
+        overlaps / (self.reads.max(1) as f64 * overlap_span(self.mean_length))
+    }
+}
+
 /// Share of a read of `mean` bp whose start leaves room for a [`MIN_OVERLAP`] overlap.
 fn overlap_span(mean: f64) -> f64 {
     (mean - MIN_OVERLAP as f64).max(1.0) / mean.max(1.0)
@@ -930,19 +937,18 @@ pub fn genome_sizes(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> Vec
     }
     (0..k)
         .map(|b| {
-            let n = reads[b].max(1) as f64;
-            let mean_length = bases[b] / n;
-            let coverage = within[b] / (n * overlap_span(mean_length));
-            Genome {
+            let mut g = Genome {
                 reads: reads[b],
-                mean_length,
-                coverage,
-                size: if coverage > 0.0 {
-                    bases[b] / coverage
-                } else {
-                    f64::INFINITY
-                },
-            }
+                mean_length: bases[b] / reads[b].max(1) as f64,
+                ..Genome::default()
+            };
+            g.coverage = g.coverage_for(within[b]);
+            g.size = if g.coverage > 0.0 {
+                bases[b] / g.coverage
+            } else {
+                f64::INFINITY
+            };
+            g
         })
         .collect()
 }
@@ -994,8 +1000,7 @@ pub fn join_fragments(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> (
         }
         // The piece's coverage counts its overlaps out of it too: a stretch cut from a genome
         // loses the overlaps across its ends.
-        let g = sizes[b];
-        let own = ends[b] / 2.0 / (g.reads as f64 * overlap_span(g.mean_length));
+        let own = sizes[b].coverage_for(ends[b] / 2.0);
         let host = sizes[t].coverage;
         let same = own > 0.0 && host > 0.0 && own.max(host) <= PIECE_DEPTH * own.min(host);
         if shared >= PIECE_LINK * ends[b] && same {

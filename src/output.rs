@@ -87,10 +87,10 @@ impl BinRow {
             membership: round(b.membership, 3),
             coverage: b.coverage.map(|c| round(c, 2)),
             overlap_agreement: b.agreement.map(|a| round(a, 3)),
-            overlap_coverage: b.genome.map(|g| round(g.0, 2)),
+            overlap_coverage: b.genome.map(|g| round(g.coverage, 2)),
             genome_mb: b
                 .genome
-                .map(|g| g.1)
+                .map(|g| g.size)
                 .filter(|s| s.is_finite())
                 .map(|s| round(s / 1e6, 3)),
             majority: b.majority.as_ref().map(|m| m.0.clone()),

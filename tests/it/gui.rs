@@ -376,7 +376,7 @@ fn the_overlap_graph_corrects_the_bins_and_shows_a_reads_overlaps() {
         assert!(
             cut.bins.iter().any(|b| b
                 .genome
-                .is_some_and(|(c, s)| c > 0.0 && (2e6..2e7).contains(&s))),
+                .is_some_and(|g| g.coverage > 0.0 && (2e6..2e7).contains(&g.size))),
             "{:?}",
             cut.bins.iter().map(|b| b.genome).collect::<Vec<_>>()
         );

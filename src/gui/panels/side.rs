@@ -90,8 +90,8 @@ fn bin_details(app: &Explorer, ui: &mut Ui) {
                 b.membership,
                 b.agreement
                     .map_or_else(dash, |a| format!("{:.0} %", a * 100.0)),
-                b.genome.map_or_else(dash, |(c, s)| if s.is_finite() {
-                    format!("{:.2} Mb at {c:.1}×", s / 1e6)
+                b.genome.map_or_else(dash, |g| if g.size.is_finite() {
+                    format!("{:.2} Mb at {:.1}×", g.size / 1e6, g.coverage)
                 } else {
                     "? (no overlaps)".into()
                 })
@@ -338,7 +338,7 @@ impl BinColumn {
             BinColumn::Membership => f(a.membership, b.membership),
             BinColumn::Coverage => o(a.coverage, b.coverage),
             BinColumn::Agreement => o(a.agreement, b.agreement),
-            BinColumn::Genome => o(a.genome.map(|g| g.1), b.genome.map(|g| g.1)),
+            BinColumn::Genome => o(a.genome.map(|g| g.size), b.genome.map(|g| g.size)),
             BinColumn::Majority => a
                 .majority
                 .as_ref()
@@ -440,8 +440,8 @@ fn bins_table(app: &Explorer, bins: &[BinSummary], ui: &mut Ui, out: &mut Vec<Ac
                                             .agreement
                                             .map_or_else(dash, |v| format!("{:.0}", v * 100.0)),
                                         BinColumn::Genome => b.genome.map_or_else(dash, |g| {
-                                            if g.1.is_finite() {
-                                                format!("{:.2}", g.1 / 1e6)
+                                            if g.size.is_finite() {
+                                                format!("{:.2}", g.size / 1e6)
                                             } else {
                                                 "?".into()
                                             }
