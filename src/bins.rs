@@ -290,6 +290,13 @@ impl Cut {
                 if g.joined > 0 {
                     said += &format!(", joined {} deep bins to others", g.joined);
                 }
+                if g.deeper > 0 {
+                    said += &format!(
+                        ", moved {} reads of stretches many times deeper than their bin to the \
+                         genome at their coverage",
+                        g.deeper
+                    );
+                }
                 if g.fragments > 0 {
                     said += &format!(
                         ", joined {} bin(s) too small to be a genome at their coverage to the \

@@ -542,6 +542,10 @@ pub struct GraphReport {
     /// ([`join_fragments`]).
     #[serde(default)]
     pub fragments: usize,
+    /// Reads of stretches many times deeper than their bin moved to the genome at their depth
+    /// that they overlap ([`deeper_stretches`]).
+    #[serde(default)]
+    pub deeper: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -1018,6 +1022,128 @@ pub fn join_fragments(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> (
     (out, joined)
 }
 
+/// A read lies in a stretch deeper than its bin when the reads it overlaps in its bin, with it,
+/// hold this many times the overlaps per read of the bin's median read.
+const DEEPER: f64 = 3.0;
+/// Median overlaps per read below which a bin's depth counts as this (a bin of reads that
+/// mostly overlap nothing: dev's E. coli at 0.3×).
+const DEPTH_FLOOR: f64 = 0.5;
+/// Fewest reads in a deeper stretch that moves, and fewest overlaps it has with its new bin.
+const STRETCH_READS: usize = 10;
+const STRETCH_LINKS: usize = 10;
+
+/// Stretches of a genome that composition put in the bin of a genome at a fraction of its
+/// coverage move to their own genome's bin. Composition alone cannot tell a low-GC island of
+/// K. pneumoniae from E. coli (an order-6 Markov chain fitted on the true labels puts most of
+/// them in E. coli too), and the vote cannot move it: its reads overlap each other, all in the
+/// wrong bin. But at 3–20 % abundance genomes differ in coverage, and overlaps count it (mix I,
+/// E. coli at 5 %, K. pneumoniae at 30 %: the E. coli bin's median read overlaps 2.3 reads per
+/// spanned share, the K. pneumoniae stretches in it 13). A connected stretch of
+/// [`STRETCH_READS`] or more reads at [`DEEPER`]× its bin's median depth moves to the bin it
+/// overlaps most when that bin holds twice all its other overlaps out of the stretch (to the
+/// rest of its old bin and to other bins together), is genome-sized ([`LEAST_GENOME`]), at least
+/// twice as deep as the old bin, and within twice the stretch's depth. A genome's multi-copy
+/// repeat (a ribosomal operon, 7× deeper) is held by its flanks' overlaps in its own bin, or
+/// links to several genomes' operons (PBSIM mix P3: E. coli's, 572 overlaps to S. suis's bin,
+/// 403 elsewhere), or is far deeper than any genome; a phage bin is no genome. Returns the
+/// labels and the number of reads moved.
+pub fn deeper_stretches(
+    labels: &[i32],
+    overlaps: &Overlaps,
+    adj: &Adjacency,
+    lengths: &[u32],
+) -> (Vec<i32>, usize) {
+    let n = labels.len();
+    let k = bin_count(labels);
+    if k < 2 {
+        return (labels.to_vec(), 0);
+    }
+    let span: Vec<f64> = lengths.iter().map(|&l| overlap_span(l as f64)).collect();
+    let degree: Vec<f64> = (0..n).map(|i| adj.of(i).len() as f64).collect();
+    // Each bin's median depth: a read's overlaps over the share of it that can start one.
+    let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for i in (0..n).filter(|&i| labels[i] >= 0) {
+        per_bin[labels[i] as usize].push(degree[i] / span[i]);
+    }
+    let median: Vec<f64> = per_bin
+        .iter_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0).max(DEPTH_FLOOR)
+        })
+        .collect();
+    // A read's depth with its neighbours in its bin: one read's count is too noisy to go by.
+    let deep: Vec<bool> = (0..n)
+        .map(|i| {
+            let l = labels[i];
+            if l < 0 {
+                return false;
+            }
+            let (mut d, mut s) = (degree[i], span[i]);
+            for &(j, _) in adj.of(i) {
+                if labels[j as usize] == l {
+                    d += degree[j as usize];
+                    s += span[j as usize];
+                }
+            }
+            d >= DEEPER * median[l as usize] * s
+        })
+        .collect();
+    let among: Vec<(u32, u32, u32)> = overlaps
+        .edges
+        .iter()
+        .copied()
+        .filter(|&(a, b, _)| {
+            deep[a as usize] && deep[b as usize] && labels[a as usize] == labels[b as usize]
+        })
+        .collect();
+    if among.is_empty() {
+        return (labels.to_vec(), 0);
+    }
+    let root = components(n, &among);
+    let mut stretches: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in (0..n).filter(|&i| deep[i]) {
+        stretches.entry(root[i]).or_default().push(i);
+    }
+    let genomes = genome_sizes(labels, overlaps, lengths);
+    let mut out = labels.to_vec();
+    let mut moved = 0;
+    for (r, reads) in stretches.iter().filter(|(_, r)| r.len() >= STRETCH_READS) {
+        let from = labels[reads[0]] as usize;
+        let mut links = vec![0usize; k];
+        let (mut d, mut s) = (0.0, 0.0);
+        for &i in reads {
+            d += degree[i];
+            s += span[i];
+            for &(j, _) in adj.of(i) {
+                let j = j as usize;
+                if labels[j] >= 0 && !(deep[j] && root[j] == *r) {
+                    links[labels[j] as usize] += 1;
+                }
+            }
+        }
+        let rest = std::mem::take(&mut links[from]);
+        let to = (0..k)
+            .max_by(|&x, &y| links[x].cmp(&links[y]).then(y.cmp(&x)))
+            .unwrap_or(from);
+        let others = rest + links.iter().sum::<usize>() - links[to];
+        let depth = d / s;
+        let goes = links[to] >= STRETCH_LINKS
+            && links[to] >= 2 * others
+            && genomes[to].size >= LEAST_GENOME
+            && median[to] >= 2.0 * median[from]
+            && depth <= 2.0 * median[to]
+            && 2.0 * depth >= median[to];
+        if goes {
+            for &i in reads {
+                out[i] = to as i32;
+            }
+            moved += reads.len();
+        }
+    }
+    (out, moved)
+}
+
 /// A read is deep by its overlaps when it overlaps at least [`DEEP_DEGREE_RATIO`] times as many
 /// reads as the median read does, and at least [`DEEP_DEGREE_MIN`]. In a shallow sample the
 /// 15-mer depth cannot show a phage: at 90 % identity one 15-mer in five is error-free, so on a
@@ -1348,6 +1474,51 @@ mod tests {
             ..Overlaps::default()
         };
         assert_eq!(join_fragments(&labels, &thin, &lengths).1, 0);
+    }
+
+    #[test]
+    fn a_deeper_genomes_stretch_leaves_a_shallow_bin_and_a_phage_or_a_same_depth_one_does_not() {
+        // A: 2 Mb at 10x. B: 1.5 Mb at 2x (a read every 2 500 bp). P: a 30 kb phage at 50x,
+        // linked to A by shared sequence. Composition put P, a 50 kb stretch of A (rows
+        // 1000..1100) and five more of A's reads (rows 2000..2005) in B's bin.
+        let bins = |shallow_step: u32| {
+            let mut edges = Vec::new();
+            let a = tiled(0, 2_000_000, 500, 5000, &mut edges);
+            let b = tiled(a, 1_500_000, shallow_step, 5000, &mut edges);
+            let p = tiled(a + b, 30_000, 100, 5000, &mut edges);
+            for i in 0..1000 {
+                edges.push((3000 + i % 800, a + b + i % p, 10));
+            }
+            let n = (a + b + p) as usize;
+            let labels: Vec<i32> = (0..n as u32)
+                .map(|i| {
+                    let stray = (1000..1100).contains(&i) || (2000..2005).contains(&i);
+                    if i < a && !stray { 0 } else { 1 }
+                })
+                .collect();
+            let o = Overlaps {
+                edges,
+                ..Overlaps::default()
+            };
+            (labels, o, a + b)
+        };
+        let (labels, o, phage) = bins(2500);
+        let n = labels.len();
+        let lengths = vec![5000u32; n];
+        let (out, moved) = deeper_stretches(&labels, &o, &o.adjacency(n), &lengths);
+        assert_eq!(moved, 100);
+        assert!(out[..2000].iter().all(|&l| l == 0));
+        assert!(out[2000..2005].iter().all(|&l| l == 1), "too few to go by");
+        assert!(
+            out[phage as usize..].iter().all(|&l| l == 1),
+            "no genome's depth"
+        );
+        // B at A's depth: nothing in its bin is deeper than it.
+        let (labels, o, _) = bins(500);
+        let n = labels.len();
+        let lengths = vec![5000u32; n];
+        let (out, moved) = deeper_stretches(&labels, &o, &o.adjacency(n), &lengths);
+        assert_eq!((moved, out), (0, labels));
     }
 
     #[test]

@@ -466,6 +466,8 @@ pub fn graph_corrected(
     } else {
         by_sequence(crate::graph::correct(&cleared, o, adj).0)?.0
     };
+    let (voted, deeper) = crate::graph::deeper_stretches(&voted, o, adj, &index.lengths);
+    report.deeper = deeper;
     // Last, once the votes have settled which bins are loci of several genomes.
     let (voted, fragments) = crate::graph::join_fragments(&voted, o, &index.lengths);
     report.fragments = fragments;
