@@ -290,6 +290,13 @@ impl Cut {
                 if g.joined > 0 {
                     said += &format!(", joined {} deep bins to others", g.joined);
                 }
+                if g.shallow_made > 0 {
+                    said += &format!(
+                        ", gave {} genome(s) many times shallower than the bin they were in a bin \
+                         of their own",
+                        g.shallow_made
+                    );
+                }
                 if g.deeper > 0 {
                     said += &format!(
                         ", moved {} reads of stretches many times deeper than their bin to the \

@@ -546,6 +546,10 @@ pub struct GraphReport {
     /// that they overlap ([`deeper_stretches`]).
     #[serde(default)]
     pub deeper: usize,
+    /// Bins seeded by reads many times shallower than their bin that overlap each other
+    /// ([`shallow_seeds`]).
+    #[serde(default)]
+    pub shallow_made: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -784,15 +788,22 @@ pub const LOOSE_MAX_PERCENT: usize = 3;
 /// again from their neighbours and their sequence. Bins under `min_size` are left alone: they
 /// are dropped (their reads unbinned) anyway, and voting their reads again placed reads of
 /// genomes too rare for a bin into others (mix J, seed 42: ARI −0.005). Returns the labels
-/// and how many bins went.
-pub fn loose_bins(labels: &[i32], overlaps: &Overlaps, min_size: usize) -> (Vec<i32>, usize) {
+/// and how many bins went. Bins from `seeded` on ([`shallow_seeds`]) are genomes by their
+/// depth, whose reads still overlap those of their genome left in the deep bin: they stay.
+pub fn loose_bins(
+    labels: &[i32],
+    overlaps: &Overlaps,
+    min_size: usize,
+    seeded: usize,
+) -> (Vec<i32>, usize) {
     let size = bin_sizes(labels);
     let k = size.len();
     let agree = agreement(labels, k, overlaps);
     let binned: usize = size.iter().sum();
     let loose: Vec<bool> = (0..k)
         .map(|b| {
-            size[b] >= min_size.max(1)
+            b < seeded
+                && size[b] >= min_size.max(1)
                 && agree[b] < LOOSE_AGREEMENT
                 && size[b] * 100 < LOOSE_MAX_PERCENT * binned
         })
@@ -1032,6 +1043,135 @@ const DEPTH_FLOOR: f64 = 0.5;
 const STRETCH_READS: usize = 10;
 const STRETCH_LINKS: usize = 10;
 
+/// Per read and per bin, how deep the overlaps say the reads lie ([`depths`]).
+struct Depths {
+    /// Share of each read that can start an overlap ([`overlap_span`]).
+    span: Vec<f64>,
+    /// Each read's overlaps.
+    degree: Vec<f64>,
+    /// Each bin's median read's overlaps per spanned share, at least [`DEPTH_FLOOR`].
+    median: Vec<f64>,
+    /// Each binned read's overlaps per spanned share with those of the reads it overlaps in its
+    /// bin: one read's count is too noisy to go by.
+    local: Vec<f64>,
+}
+
+fn depths(labels: &[i32], adj: &Adjacency, lengths: &[u32]) -> Depths {
+    let n = labels.len();
+    let k = bin_count(labels);
+    let span: Vec<f64> = lengths.iter().map(|&l| overlap_span(l as f64)).collect();
+    let degree: Vec<f64> = (0..n).map(|i| adj.of(i).len() as f64).collect();
+    let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for i in (0..n).filter(|&i| labels[i] >= 0) {
+        per_bin[labels[i] as usize].push(degree[i] / span[i]);
+    }
+    let median = per_bin
+        .iter_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0).max(DEPTH_FLOOR)
+        })
+        .collect();
+    let local = (0..n)
+        .map(|i| {
+            let (mut d, mut s) = (degree[i], span[i]);
+            for &(j, _) in adj.of(i) {
+                if labels[i] >= 0 && labels[j as usize] == labels[i] {
+                    d += degree[j as usize];
+                    s += span[j as usize];
+                }
+            }
+            d / s
+        })
+        .collect();
+    Depths {
+        span,
+        degree,
+        median,
+        local,
+    }
+}
+
+/// A read lies shallower than its bin when it and the reads it overlaps there hold at most
+/// 1/SHALLOWER of the overlaps per read of the bin's median read.
+const SHALLOWER: f64 = 3.0;
+/// Fewest shallow reads overlapping each other that count, and fewest such reads, in all, that
+/// make a bin.
+const SEED_COMPONENT: usize = 3;
+const SEED_READS: usize = 50;
+
+/// A genome that composition left inside a bin of a genome many times deeper gets a bin of its
+/// own, seeded by its reads that overlap each other: for the votes that follow to grow. Mix I
+/// at seed 2 (E. coli at 5 %, inside K. pneumoniae's bin at 30 %): the bin's reads that overlap
+/// others at a third of its median depth or less, in overlap components of three or more,
+/// are 254 reads, 251 of them E. coli; in a single genome's bin a few reads are (3–9, from
+/// a phage-free H. pylori to K. pneumoniae; dev: none). A read with no overlaps says nothing,
+/// and one of a deep genome that overlaps little is lifted by the depth of the reads it does
+/// overlap. Returns the labels, the number of bins made, and the reads of the bins they came
+/// from that lie at half their bin's median depth or less: nearer the shallow genome's depth
+/// than the deep one's, for the sequence models to judge ([`crate::markov::vote`]).
+pub fn shallow_seeds(
+    labels: &[i32],
+    overlaps: &Overlaps,
+    adj: &Adjacency,
+    lengths: &[u32],
+) -> (Vec<i32>, usize, Vec<bool>) {
+    let n = labels.len();
+    let k = bin_count(labels);
+    let Depths {
+        degree,
+        median,
+        local,
+        ..
+    } = depths(labels, adj, lengths);
+    let shallow: Vec<bool> = (0..n)
+        .map(|i| {
+            labels[i] >= 0 && degree[i] > 0.0 && SHALLOWER * local[i] <= median[labels[i] as usize]
+        })
+        .collect();
+    let among: Vec<(u32, u32, u32)> = overlaps
+        .edges
+        .iter()
+        .copied()
+        .filter(|&(a, b, _)| {
+            shallow[a as usize] && shallow[b as usize] && labels[a as usize] == labels[b as usize]
+        })
+        .collect();
+    let root = components(n, &among);
+    let mut size: std::collections::HashMap<u32, usize> = Default::default();
+    for i in (0..n).filter(|&i| shallow[i]) {
+        *size.entry(root[i]).or_default() += 1;
+    }
+    let seed = |i: usize| shallow[i] && size[&root[i]] >= SEED_COMPONENT;
+    let bin_size = bin_sizes(labels);
+    let mut seeds = vec![0usize; k];
+    for i in (0..n).filter(|&i| seed(i)) {
+        seeds[labels[i] as usize] += 1;
+    }
+    let mut new_label = vec![-1i32; k];
+    let mut made = 0;
+    for b in 0..k {
+        if seeds[b] >= SEED_READS.max(bin_size[b] / 100) {
+            new_label[b] = (k + made) as i32;
+            made += 1;
+        }
+    }
+    let split = |i: usize| labels[i] >= 0 && new_label[labels[i] as usize] >= 0;
+    let out = (0..n)
+        .map(|i| {
+            if split(i) && seed(i) {
+                new_label[labels[i] as usize]
+            } else {
+                labels[i]
+            }
+        })
+        .collect();
+    let doubt = (0..n)
+        .map(|i| split(i) && !seed(i) && 2.0 * local[i] <= median[labels[i] as usize])
+        .collect();
+    (out, made, doubt)
+}
+
 /// Stretches of a genome that composition put in the bin of a genome at a fraction of its
 /// coverage move to their own genome's bin. Composition alone cannot tell a low-GC island of
 /// K. pneumoniae from E. coli (an order-6 Markov chain fitted on the true labels puts most of
@@ -1058,36 +1198,14 @@ pub fn deeper_stretches(
     if k < 2 {
         return (labels.to_vec(), 0);
     }
-    let span: Vec<f64> = lengths.iter().map(|&l| overlap_span(l as f64)).collect();
-    let degree: Vec<f64> = (0..n).map(|i| adj.of(i).len() as f64).collect();
-    // Each bin's median depth: a read's overlaps over the share of it that can start one.
-    let mut per_bin: Vec<Vec<f64>> = vec![Vec::new(); k];
-    for i in (0..n).filter(|&i| labels[i] >= 0) {
-        per_bin[labels[i] as usize].push(degree[i] / span[i]);
-    }
-    let median: Vec<f64> = per_bin
-        .iter_mut()
-        .map(|v| {
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(0.0).max(DEPTH_FLOOR)
-        })
-        .collect();
-    // A read's depth with its neighbours in its bin: one read's count is too noisy to go by.
+    let Depths {
+        span,
+        degree,
+        median,
+        local,
+    } = depths(labels, adj, lengths);
     let deep: Vec<bool> = (0..n)
-        .map(|i| {
-            let l = labels[i];
-            if l < 0 {
-                return false;
-            }
-            let (mut d, mut s) = (degree[i], span[i]);
-            for &(j, _) in adj.of(i) {
-                if labels[j as usize] == l {
-                    d += degree[j as usize];
-                    s += span[j as usize];
-                }
-            }
-            d >= DEEPER * median[l as usize] * s
-        })
+        .map(|i| labels[i] >= 0 && local[i] >= DEEPER * median[labels[i] as usize])
         .collect();
     let among: Vec<(u32, u32, u32)> = overlaps
         .edges
@@ -1304,8 +1422,8 @@ mod tests {
             ..Default::default()
         };
         // Under the min size (5): left for the renumbering to drop.
-        assert_eq!(loose_bins(&labels, &o, 5).1, 0);
-        let (out, n) = loose_bins(&labels, &o, 2);
+        assert_eq!(loose_bins(&labels, &o, 5, usize::MAX).1, 0);
+        let (out, n) = loose_bins(&labels, &o, 2, usize::MAX);
         assert_eq!(n, 1);
         assert_eq!(&out[200..204], &[NOISE; 4]);
         assert_eq!(&out[..200], &labels[..200]);
@@ -1319,7 +1437,7 @@ mod tests {
             edges: o.edges.iter().filter_map(shift).collect(),
             ..Default::default()
         };
-        assert_eq!(loose_bins(&few, &o, 2).1, 0);
+        assert_eq!(loose_bins(&few, &o, 2, usize::MAX).1, 0);
     }
 
     #[test]
@@ -1519,6 +1637,52 @@ mod tests {
         let lengths = vec![5000u32; n];
         let (out, moved) = deeper_stretches(&labels, &o, &o.adjacency(n), &lengths);
         assert_eq!((moved, out), (0, labels));
+    }
+
+    #[test]
+    fn a_shallow_genome_inside_a_deep_ones_bin_is_seeded_and_a_thinly_linked_read_is_not() {
+        // Bin 0: A, 2 Mb at 10x, and B, 1.5 Mb at 2x (a read every 2 500 bp), which
+        // composition put with it; then three reads of A in a chain hanging off A's row 100
+        // (x - y - z - A), overlapping little. Bin 1: C, 1 Mb at 10x alone.
+        let mut edges = Vec::new();
+        let a = tiled(0, 2_000_000, 500, 5000, &mut edges);
+        let b = tiled(a, 1_500_000, 2500, 5000, &mut edges);
+        let c = tiled(a + b, 1_000_000, 500, 5000, &mut edges);
+        let x = a + b + c;
+        edges.extend([(x, x + 1, 10), (x + 1, x + 2, 10), (100, x + 2, 10)]);
+        let n = (x + 3) as usize;
+        let labels: Vec<i32> = (0..n as u32)
+            .map(|i| if (a + b..x).contains(&i) { 1 } else { 0 })
+            .collect();
+        let o = Overlaps {
+            edges,
+            ..Overlaps::default()
+        };
+        let lengths = vec![5000u32; n];
+        let (out, made, doubt) = shallow_seeds(&labels, &o, &o.adjacency(n), &lengths);
+        assert_eq!(made, 1);
+        assert!(out[a as usize..(a + b) as usize].iter().all(|&l| l == 2));
+        assert!(out[..a as usize].iter().all(|&l| l == 0));
+        assert!(out[(a + b) as usize..x as usize].iter().all(|&l| l == 1));
+        // x and y are shallow, but z's overlap with A lifts z: two reads seed nothing (all three
+        // lie nearer the shallow depth than the deep, for the sequence models to judge).
+        assert_eq!(&out[x as usize..], &[0, 0, 0]);
+        assert_eq!(&doubt[x as usize..], &[true, true, true]);
+        assert!(!doubt[..x as usize].iter().any(|&d| d));
+        // B alone in its bin, at its own depth: nothing is shallower than it.
+        let own: Vec<i32> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                if (a..a + b).contains(&(i as u32)) {
+                    2
+                } else {
+                    l
+                }
+            })
+            .collect();
+        let (again, made, _) = shallow_seeds(&own, &o, &o.adjacency(n), &lengths);
+        assert_eq!((made, again), (0, own));
     }
 
     #[test]

@@ -133,17 +133,19 @@ pub fn doubted(label: i32, s: Support) -> bool {
     label < 0 || s.overlaps == 0 || 2 * s.in_bin <= s.overlaps
 }
 
-/// The doubted reads' bins put to their bins' chains (fitted on every binned read, up to
-/// [`FIT_BASES`] per bin in file order): two passes over the reads file.
+/// The doubted reads' bins (and those of the reads `also` marks) put to their bins' chains
+/// (fitted on every binned read, up to [`FIT_BASES`] per bin in file order): two passes over
+/// the reads file.
 pub fn vote(
     index: &ReadIndex,
     labels: &[i32],
     support: &[Support],
+    also: Option<&[bool]>,
     progress: &Progress,
 ) -> Result<(Vec<i32>, Voted)> {
     let bins = crate::cluster::bin_count(labels);
     let doubt: Vec<bool> = (0..labels.len())
-        .map(|i| doubted(labels[i], support[i]))
+        .map(|i| doubted(labels[i], support[i]) || also.is_some_and(|a| a[i]))
         .collect();
     let mut out = labels.to_vec();
     let mut said = Voted {
@@ -154,10 +156,11 @@ pub fn vote(
         return Ok((out, said));
     }
     let mut taken = vec![0u64; bins];
+    // Reads `also` marks are suspected of another genome: a bin's chain is fitted without them.
     let fit: Vec<bool> = (0..labels.len())
         .map(|i| {
             let b = labels[i];
-            if b < 0 || taken[b as usize] >= FIT_BASES {
+            if b < 0 || taken[b as usize] >= FIT_BASES || also.is_some_and(|a| a[i]) {
                 return false;
             }
             taken[b as usize] += index.lengths[i] as u64;

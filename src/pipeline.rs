@@ -442,29 +442,36 @@ pub fn graph_corrected(
 ) -> Result<(Cut, Vec<f64>)> {
     let (deep, made) =
         crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, cut.min_cluster_size);
+    // Bins from here on are seeded by depth: genomes, which the loose-bin rule leaves alone.
+    let seeded = crate::cluster::bin_count(&deep);
+    let (deep, shallow, shallow_doubt) = crate::graph::shallow_seeds(&deep, o, adj, &index.lengths);
     let (voted, mut report) = crate::graph::correct(&deep, o, adj);
+    report.shallow_made = shallow;
     report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
     // The reads the overlaps leave in doubt, put to their bins' sequence models (when asked).
-    let by_sequence = |labels: Vec<i32>| -> Result<(Vec<i32>, crate::markov::Voted)> {
-        if !sequence {
-            return Ok((labels, Default::default()));
-        }
-        let support = crate::graph::support(&labels, adj);
-        crate::markov::vote(index, &labels, &support, progress)
-    };
-    let (voted, said) = by_sequence(voted)?;
+    // The reads of a bin a shallow genome was seeded from that lie nearer its depth are put to
+    // the sequence models too.
+    let by_sequence =
+        |labels: Vec<i32>, also: Option<&[bool]>| -> Result<(Vec<i32>, crate::markov::Voted)> {
+            if !sequence {
+                return Ok((labels, Default::default()));
+            }
+            let support = crate::graph::support(&labels, adj);
+            crate::markov::vote(index, &labels, &support, also, progress)
+        };
+    let (voted, said) = by_sequence(voted, Some(&shallow_doubt))?;
     report.doubted = said.doubted;
     report.sequence_moved = said.moved;
     report.sequence_rescued = said.rescued;
     // Bins that are loci of several genomes, not a genome, go back to the votes.
-    let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size);
+    let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size, seeded);
     report.loose = loose;
     let voted = if loose == 0 {
         voted
     } else {
-        by_sequence(crate::graph::correct(&cleared, o, adj).0)?.0
+        by_sequence(crate::graph::correct(&cleared, o, adj).0, None)?.0
     };
     let (voted, deeper) = crate::graph::deeper_stretches(&voted, o, adj, &index.lengths);
     report.deeper = deeper;

@@ -102,7 +102,7 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
         .filter(|&i| doubted(planted[i], support[i]))
         .collect();
     let wrong = |l: &[i32]| in_doubt.iter().filter(|&&i| l[i] != truth[i]).count();
-    let (fixed, said) = vote(&index, &planted, &support, &Progress::default()).unwrap();
+    let (fixed, said) = vote(&index, &planted, &support, None, &Progress::default()).unwrap();
     assert!(wrong(&planted) > 80, "{} planted", wrong(&planted));
     assert!(
         wrong(&fixed) <= 3,
@@ -124,12 +124,12 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
     assert_eq!(said.moved, moved.count());
     assert!(said.rescued > 20, "{said:?}");
     // Deterministic.
-    let (again, _) = vote(&index, &planted, &support, &Progress::default()).unwrap();
+    let (again, _) = vote(&index, &planted, &support, None, &Progress::default()).unwrap();
     assert_eq!(again, fixed);
     // Cancelled: an error, not half-voted bins.
     let p = Progress::default();
     p.cancel();
-    assert!(vote(&index, &planted, &support, &p).is_err());
+    assert!(vote(&index, &planted, &support, None, &p).is_err());
 }
 
 #[test]
