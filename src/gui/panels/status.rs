@@ -15,7 +15,8 @@ pub(super) fn errors(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
 }
 
 pub(super) fn status(app: &Explorer, ui: &mut Ui) {
-    ui.horizontal(|ui| {
+    // Wrapped: what the overlap graph changed can run past any window's width.
+    ui.horizontal_wrapped(|ui| {
         ui.label(&app.status);
         if let (Some(i), Some(d)) = (app.hovered, &app.data) {
             ui.separator();
