@@ -440,13 +440,61 @@ pub fn graph_corrected(
     sequence: bool,
     progress: &Progress,
 ) -> Result<(Cut, Vec<f64>)> {
+    let (voted, report, failed) = graph_labels(cut, o, adj, index, sequence, progress, true)?;
+    // A shallow seed that did not grow into a bin: everything as if it had not been made.
+    let (voted, mut report, _) = if failed > 0 {
+        graph_labels(cut, o, adj, index, sequence, progress, false)?
+    } else {
+        (voted, report, 0)
+    };
+    let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
+    report.dropped = (0..voted.len())
+        .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
+        .count();
+    let voted = renumbered;
+    let agreement = crate::graph::agreement(&voted, k, o);
+    let genomes = crate::graph::genome_sizes(&voted, o, &index.lengths);
+    let clustering = Clustering {
+        labels: voted,
+        n_clusters: k,
+        strength: cut.clustering.strength.clone(),
+    };
+    let c = Cut::of(
+        clustering,
+        cut.min_cluster_size,
+        index,
+        labels,
+        cut.refined.clone(),
+    )
+    .with_agreement(&agreement)
+    .with_genomes(&genomes)
+    .with_graph(Some(report))
+    .with_steady(cut.steady);
+    Ok((c, agreement))
+}
+
+/// [`graph_corrected`]'s labels before renumbering, its report, and how many shallow seeds
+/// (when `seeding`) did not grow into a bin ([`crate::graph::failed_seeds`]).
+fn graph_labels(
+    cut: &Cut,
+    o: &crate::graph::Overlaps,
+    adj: &crate::graph::Adjacency,
+    index: &ReadIndex,
+    sequence: bool,
+    progress: &Progress,
+    seeding: bool,
+) -> Result<(Vec<i32>, crate::graph::GraphReport, usize)> {
     let (deep, made) =
         crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, cut.min_cluster_size);
     // Bins from here on are seeded by depth: genomes, which the loose-bin rule leaves alone.
     let seeded = crate::cluster::bin_count(&deep);
-    let (deep, shallow, shallow_doubt) = crate::graph::shallow_seeds(&deep, o, adj, &index.lengths);
-    let (voted, mut report) = crate::graph::correct(&deep, o, adj);
-    report.shallow_made = shallow;
+    let (seeds, seeded_from, shallow_doubt) = if seeding {
+        crate::graph::shallow_seeds(&deep, o, adj, &index.lengths)
+    } else {
+        (deep.clone(), Vec::new(), vec![false; deep.len()])
+    };
+    let shallow = seeded_from.len();
+    let (voted, mut report) = crate::graph::correct(&seeds, o, adj);
     report.deep_made = made;
     let (voted, joined) = crate::graph::join_deep(&voted, o, &index.kmer_depth);
     report.joined = joined;
@@ -478,30 +526,9 @@ pub fn graph_corrected(
     // Last, once the votes have settled which bins are loci of several genomes.
     let (voted, fragments) = crate::graph::join_fragments(&voted, o, &index.lengths);
     report.fragments = fragments;
-    let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
-    report.dropped = (0..voted.len())
-        .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
-        .count();
-    let voted = renumbered;
-    let agreement = crate::graph::agreement(&voted, k, o);
-    let genomes = crate::graph::genome_sizes(&voted, o, &index.lengths);
-    let clustering = Clustering {
-        labels: voted,
-        n_clusters: k,
-        strength: cut.clustering.strength.clone(),
-    };
-    let c = Cut::of(
-        clustering,
-        cut.min_cluster_size,
-        index,
-        labels,
-        cut.refined.clone(),
-    )
-    .with_agreement(&agreement)
-    .with_genomes(&genomes)
-    .with_graph(Some(report))
-    .with_steady(cut.steady);
-    Ok((c, agreement))
+    report.shallow_made = shallow;
+    let failed = crate::graph::failed_seeds(&voted, seeded, shallow, cut.min_cluster_size);
+    Ok((voted, report, failed))
 }
 
 /// A saved session's bins (with its hand edits and names) over its reads, as a finished run:
