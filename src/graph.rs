@@ -1101,6 +1101,29 @@ fn depths(labels: &[i32], adj: &Adjacency, lengths: &[u32]) -> Depths {
     }
 }
 
+/// The marked reads grouped by the overlaps among them within one bin: each read's group
+/// (its root) and each group's reads.
+fn groups_in_bins(
+    labels: &[i32],
+    overlaps: &Overlaps,
+    marked: &[bool],
+) -> (Vec<u32>, std::collections::BTreeMap<u32, Vec<usize>>) {
+    let among: Vec<(u32, u32, u32)> = overlaps
+        .edges
+        .iter()
+        .copied()
+        .filter(|&(a, b, _)| {
+            marked[a as usize] && marked[b as usize] && labels[a as usize] == labels[b as usize]
+        })
+        .collect();
+    let root = components(labels.len(), &among);
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in (0..labels.len()).filter(|&i| marked[i]) {
+        groups.entry(root[i]).or_default().push(i);
+    }
+    (root, groups)
+}
+
 /// A read lies shallower than its bin when it and the reads it overlaps there hold at most
 /// 1/SHALLOWER of the overlaps per read of the bin's median read.
 const SHALLOWER: f64 = 3.0;
@@ -1140,20 +1163,8 @@ pub fn shallow_seeds(
             labels[i] >= 0 && degree[i] > 0.0 && SHALLOWER * local[i] <= median[labels[i] as usize]
         })
         .collect();
-    let among: Vec<(u32, u32, u32)> = overlaps
-        .edges
-        .iter()
-        .copied()
-        .filter(|&(a, b, _)| {
-            shallow[a as usize] && shallow[b as usize] && labels[a as usize] == labels[b as usize]
-        })
-        .collect();
-    let root = components(n, &among);
-    let mut size: std::collections::HashMap<u32, usize> = Default::default();
-    for i in (0..n).filter(|&i| shallow[i]) {
-        *size.entry(root[i]).or_default() += 1;
-    }
-    let seed = |i: usize| shallow[i] && size[&root[i]] >= SEED_COMPONENT;
+    let (root, groups) = groups_in_bins(labels, overlaps, &shallow);
+    let seed = |i: usize| shallow[i] && groups[&root[i]].len() >= SEED_COMPONENT;
     let bin_size = bin_sizes(labels);
     let mut seeds = vec![0usize; k];
     for i in (0..n).filter(|&i| seed(i)) {
@@ -1246,21 +1257,9 @@ pub fn deeper_stretches(
             v.get(v.len() / 2).copied().unwrap_or(0.0).max(DEPTH_FLOOR)
         })
         .collect();
-    let among: Vec<(u32, u32, u32)> = overlaps
-        .edges
-        .iter()
-        .copied()
-        .filter(|&(a, b, _)| {
-            deep[a as usize] && deep[b as usize] && labels[a as usize] == labels[b as usize]
-        })
-        .collect();
-    if among.is_empty() {
+    let (root, stretches) = groups_in_bins(labels, overlaps, &deep);
+    if !stretches.values().any(|r| r.len() > 1) {
         return (labels.to_vec(), 0);
-    }
-    let root = components(n, &among);
-    let mut stretches: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-    for i in (0..n).filter(|&i| deep[i]) {
-        stretches.entry(root[i]).or_default().push(i);
     }
     let genomes = genome_sizes(labels, overlaps, lengths);
     let mut out = labels.to_vec();
