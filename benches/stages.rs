@@ -1,7 +1,8 @@
 //! Per-stage seconds of `pipeline::run` (the CLI's own path) on a reads file, and HDBSCAN at
 //! scale. Prints figures; asserts nothing.
 //! `cargo bench --bench stages` (dev data from ../shared/data, or BINSCAPE_BENCH_READS=FILE;
-//! BINSCAPE_BENCH_EPOCHS sets the epochs, default: the step budget;
+//! BINSCAPE_BENCH_EPOCHS sets the epochs, default: the step budget; BINSCAPE_BENCH_KMER_SHARE
+//! the k-mer vectors' share of the map beside the latent, default: the settings' default;
 //! BINSCAPE_BENCH_SIM=200000,1000000 adds the simulated benchmark mix at those sizes).
 use binscape::Progress;
 use binscape::cluster::build_hierarchy;
@@ -61,7 +62,15 @@ fn bench_file(reads: &std::path::Path, labels: Option<&std::path::Path>, epochs:
         mb / tc
     );
     drop(composition_only);
-    let s = Settings { epochs, ..s };
+    let kmer_share = std::env::var("BINSCAPE_BENCH_KMER_SHARE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(s.kmer_share);
+    let s = Settings {
+        epochs,
+        kmer_share,
+        ..s
+    };
     let t = Instant::now();
     let r = pipeline::run(reads, labels, &s, &p, &mut |_| {}).unwrap();
     let total = t.elapsed().as_secs_f64();

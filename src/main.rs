@@ -191,6 +191,10 @@ struct SettingsArgs {
     /// the baseline) [default: latent]
     #[arg(long, value_enum)]
     map_input: Option<MapInput>,
+    /// With the latent: the share of the map's distances the k-mer vectors carry beside it (0 to
+    /// below 1; 0 maps the latent alone, as the seed did) [default: 0.75]
+    #[arg(long)]
+    kmer_share: Option<f64>,
     /// Training epochs, overriding the step budget: more gives a latent whose species separate
     /// more cleanly, up to a point [default: as many as --train-steps allows]
     #[arg(long)]
@@ -282,6 +286,7 @@ impl SettingsArgs {
             k,
             coverage_share,
             map_input,
+            kmer_share,
             train_steps,
             batch_size,
             learning_rate,

@@ -204,6 +204,78 @@ pub fn baseline_input(features: &Matrix, s: &Settings) -> Matrix {
     m
 }
 
+/// What the map is laid out from: the k-mer vectors as the baseline maps them when there is no
+/// `latent`; else the latent beside them, each block scaled to its share of the total variance
+/// (`s.kmer_share` for the vectors), so squared distances add up in those shares; the latent
+/// alone at share 0.
+///
+/// Why both: on mixes from simulators other than binscape's own (PBSIM's CLR and ONT-like
+/// models, Badread) the latent alone scored under the vectors alone on every one (dev, P3, P5 by
+/// 0.003–0.007), while on binscape's own mixes with a rare genome beside an abundant relative it
+/// was far ahead (I, S, U by 0.02–0.04). Beside each other the two beat both on the first kind;
+/// README, session 18.
+pub fn map_input(latent: Option<&Matrix>, features: &Matrix, s: &Settings) -> Matrix {
+    let Some(latent) = latent else {
+        return baseline_input(features, s);
+    };
+    if s.kmer_share <= 0.0 {
+        return latent.clone();
+    }
+    // The vectors are scaled row by row as they are copied in: a million reads' are 600 MB, and
+    // a scaled copy beside the joined matrix would double that.
+    let bounds = features.unit_bounds(SCALE_CLIP);
+    let root_w: Vec<f32> = s
+        .column_weights(features.cols)
+        .iter()
+        .map(|w| w.sqrt())
+        .collect();
+    let scaled_row = |r: usize, out: &mut [f32]| {
+        out.copy_from_slice(features.row(r));
+        bounds.scale(out);
+        out.iter_mut().zip(&root_w).for_each(|(v, w)| *v *= w);
+    };
+    let mut row = vec![0f32; features.cols];
+    let mut sum = vec![0f64; features.cols];
+    let mut sum2 = vec![0f64; features.cols];
+    for r in 0..features.rows {
+        scaled_row(r, &mut row);
+        for ((s1, s2), &v) in sum.iter_mut().zip(&mut sum2).zip(&row) {
+            *s1 += v as f64;
+            *s2 += (v as f64) * (v as f64);
+        }
+    }
+    let n = features.rows.max(1) as f64;
+    let total = |s1: &[f64], s2: &[f64]| -> f64 {
+        s1.iter()
+            .zip(s2)
+            .map(|(a, b)| (b / n - (a / n).powi(2)).max(0.0))
+            .sum()
+    };
+    let kmer_var = total(&sum, &sum2);
+    let (mut l1, mut l2) = (vec![0f64; latent.cols], vec![0f64; latent.cols]);
+    for r in 0..latent.rows {
+        for ((s1, s2), &v) in l1.iter_mut().zip(&mut l2).zip(latent.row(r)) {
+            *s1 += v as f64;
+            *s2 += (v as f64) * (v as f64);
+        }
+    }
+    let latent_var = total(&l1, &l2);
+    let share = s.kmer_share;
+    let fa = ((1.0 - share) / latent_var.max(1e-12)).sqrt() as f32;
+    let fb = (share / kmer_var.max(1e-12)).sqrt() as f32;
+    let cols = latent.cols + features.cols;
+    let mut data = vec![0f32; latent.rows * cols];
+    for (r, out) in data.chunks_mut(cols).enumerate() {
+        let (a, b) = out.split_at_mut(latent.cols);
+        a.iter_mut()
+            .zip(latent.row(r))
+            .for_each(|(o, v)| *o = v * fa);
+        scaled_row(r, b);
+        b.iter_mut().for_each(|v| *v *= fb);
+    }
+    Matrix::new(latent.rows, cols, data)
+}
+
 /// Stage 3: the 2-D map of `input` (the latent, or the k-mer vectors for the baseline).
 pub fn project(input: &Matrix, s: &Settings, progress: &Progress) -> Result<Vec<f32>> {
     progress.start("2-D map (UMAP)", 1);
@@ -358,16 +430,7 @@ pub fn run(
                 return Err(e);
             }
         };
-        // The baseline maps the same [0, 1]-scaled vectors the VAE is trained on, weighted alike.
-        let scaled;
-        let map_source: &Matrix = match &latent {
-            Some(l) => l,
-            None => {
-                scaled = baseline_input(&features, s);
-                &scaled
-            }
-        };
-        let m = map_and_cluster(map_source, s, progress)?;
+        let m = map_and_cluster(&map_input(latent.as_ref(), &features, s), s, progress)?;
         seconds.push((Stage::Map, m.map_seconds));
         let t = Instant::now();
         let mut cut = Cut::chosen(&m.hierarchy, s, &index, labels.as_ref());
@@ -666,6 +729,62 @@ impl RunResult {
 mod tests {
     use super::*;
     use crate::features::COVERAGE_BINS;
+
+    #[test]
+    fn the_map_input_gives_latent_and_kmer_vectors_their_shares_of_the_variance() {
+        let (n, cols) = (200, 6 + COVERAGE_BINS);
+        let features = Matrix::new(
+            n,
+            cols,
+            (0..n * cols).map(|i| ((i * 37) % 101) as f32).collect(),
+        );
+        let latent = Matrix::new(n, 3, (0..n * 3).map(|i| ((i * 13) % 29) as f32).collect());
+        let variance = |m: &Matrix, cols: std::ops::Range<usize>| -> f64 {
+            cols.map(|c| {
+                let v: Vec<f64> = (0..m.rows).map(|r| m.row(r)[c] as f64).collect();
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64
+            })
+            .sum()
+        };
+        for share in [0.25, 0.75] {
+            let s = Settings {
+                kmer_share: share,
+                ..Settings::default()
+            };
+            let m = map_input(Some(&latent), &features, &s);
+            assert_eq!((m.rows, m.cols), (n, 3 + cols));
+            let (a, b) = (variance(&m, 0..3), variance(&m, 3..3 + cols));
+            assert!((b / (a + b) - share).abs() < 1e-3, "{share}: {a} {b}");
+            // Each block is its input, scaled by one factor: the k-mer block is the baseline's.
+            let base = baseline_input(&features, &s);
+            let f = m.row(0)[3..]
+                .iter()
+                .zip(base.row(0))
+                .find(|p| p.1.abs() > 1e-3);
+            let (x, y) = f.expect("a nonzero column");
+            let factor = x / y;
+            for r in 0..n {
+                for (x, y) in m.row(r)[3..].iter().zip(base.row(r)) {
+                    assert!((x - y * factor).abs() < 1e-4);
+                }
+            }
+        }
+        let alone = Settings {
+            kmer_share: 0.0,
+            ..Settings::default()
+        };
+        assert_eq!(map_input(Some(&latent), &features, &alone), latent);
+        assert_eq!(
+            map_input(None, &features, &alone),
+            baseline_input(&features, &alone)
+        );
+        let all = Settings {
+            kmer_share: 1.0,
+            ..Settings::default()
+        };
+        assert!(all.validate().is_err());
+    }
 
     #[test]
     fn baseline_input_weighs_columns_by_the_root_of_their_weight() {

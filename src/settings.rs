@@ -26,6 +26,10 @@ pub const MAX_STEPS: usize = 100_000_000;
 /// three seeds each in the README; training of the dev reads 18 s → 3 s.
 pub const DEFAULT_TRAIN_STEPS: usize = 300;
 pub const MAX_NEIGHBORS: usize = 1000;
+/// The map's default input: the latent beside the k-mer vectors, these with three quarters of
+/// the distances (session 18: the latent alone lost to the vectors alone on every mix made by
+/// another simulator, PBSIM and Badread; together they beat both there, README).
+pub const DEFAULT_KMER_SHARE: f64 = 0.75;
 /// Fewest reads worth binning: below this no map or density estimate means anything.
 pub const MIN_READS: usize = 30;
 
@@ -45,7 +49,8 @@ pub enum MapInput {
 pub enum ClusterOn {
     /// The 2-D map (what the user sees).
     Map,
-    /// The latent itself (or the k-mer vectors with `--map-input kmers`).
+    /// The map's input itself: the latent beside the k-mer vectors (the latent alone with
+    /// `--kmer-share 0`, the vectors alone with `--map-input kmers`).
     Latent,
 }
 
@@ -62,6 +67,12 @@ pub struct Settings {
     pub coverage_share: f64,
     pub skip_invalid: bool,
     pub map_input: MapInput,
+    /// With the latent as map input: the share of the map's distances that the k-mer vectors
+    /// (as the no-VAE baseline maps them) carry beside it, each block scaled to its share of the
+    /// total variance; 0 maps the latent alone (the seed's method). Off when a settings file
+    /// predates it, so an old run's `settings.json` repeats that run.
+    #[serde(default)]
+    pub kmer_share: f64,
     /// Training passes over the reads; `None` (the default): as many as the step budget
     /// `train_steps` allows, so training costs about the same at 6 000 and 1 000 000 reads.
     pub epochs: Option<usize>,
@@ -108,6 +119,7 @@ impl Default for Settings {
             coverage_share: 0.0,
             skip_invalid: false,
             map_input: MapInput::Latent,
+            kmer_share: DEFAULT_KMER_SHARE,
             epochs: None,
             train_steps: DEFAULT_TRAIN_STEPS,
             batch_size: 1024,
@@ -207,6 +219,12 @@ impl Settings {
                 "the reconstruction weight (w-rl) must be above 0: without it the VAE learns nothing of the reads and every read maps to the prior"
                     .into(),
             );
+        }
+        if !(self.kmer_share >= 0.0 && self.kmer_share < 1.0) {
+            return bad(format!(
+                "k-mer share must be at least 0 and below 1, not {} (for the k-mer vectors alone use --map-input kmers)",
+                self.kmer_share
+            ));
         }
         if !(self.coverage_share >= 0.0 && self.coverage_share < 1.0) {
             return bad(format!(

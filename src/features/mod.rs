@@ -254,6 +254,21 @@ impl Matrix {
     /// keeps a few extreme reads (short, error-rich) from squashing everyone else into a sliver
     /// of the range. Constant columns become 0.
     pub fn scaled_to_unit(&self, clip: f32) -> Matrix {
+        let b = self.unit_bounds(clip);
+        let mut data = self.data.clone();
+        for row in data.chunks_mut(self.cols.max(1)) {
+            b.scale(row);
+        }
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data,
+        }
+    }
+
+    /// The bounds [`Matrix::scaled_to_unit`] scales between, to scale rows one at a time
+    /// without a second copy of the matrix (a million reads' vectors are 600 MB).
+    pub fn unit_bounds(&self, clip: f32) -> UnitBounds {
         let (n, d) = (self.rows, self.cols);
         let mut lo = vec![0f32; d];
         let mut hi = vec![0f32; d];
@@ -269,21 +284,26 @@ impl Matrix {
                 (lo[j], hi[j]) = (q(clip), q(1.0 - clip));
             }
         }
-        let mut data = self.data.clone();
-        for row in data.chunks_mut(d.max(1)) {
-            for (j, v) in row.iter_mut().enumerate() {
-                let span = hi[j] - lo[j];
-                *v = if span > 1e-12 {
-                    ((*v - lo[j]) / span).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-            }
-        }
-        Matrix {
-            rows: n,
-            cols: d,
-            data,
+        UnitBounds { lo, hi }
+    }
+}
+
+/// Per column, the values [`Matrix::scaled_to_unit`] maps to 0 and 1.
+pub struct UnitBounds {
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+}
+
+impl UnitBounds {
+    /// Scales one row in place (clamped to [0, 1]; a constant column becomes 0).
+    pub fn scale(&self, row: &mut [f32]) {
+        for ((v, lo), hi) in row.iter_mut().zip(&self.lo).zip(&self.hi) {
+            let span = hi - lo;
+            *v = if span > 1e-12 {
+                ((*v - lo) / span).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
         }
     }
 }

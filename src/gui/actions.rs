@@ -457,8 +457,7 @@ impl Explorer {
             "Mapping and clustering",
             self.data_generation,
             move |progress| {
-                let input =
-                    latent.unwrap_or_else(|| Arc::new(pipeline::baseline_input(&features, &s)));
+                let input = Arc::new(pipeline::map_input(latent.as_deref(), &features, &s));
                 Outcome::Mapped(jobs::map_and_cluster(
                     input,
                     &s,

@@ -185,6 +185,15 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
         "Min distance",
         "UMAP minimum distance: smaller packs bins tighter on the map.",
     );
+    slider(
+        ui,
+        &mut s.kmer_share,
+        0.0..=0.95,
+        "K-mers in map",
+        "Share of the map's distances carried by the k-mer vectors beside the latent (0: the \
+         latent alone). Together they separate more genomes than either alone on reads from \
+         other simulators. Takes effect at the next \"Re-map latent\".",
+    );
     ui.horizontal(|ui| {
         ui.label("Cluster on");
         ui.radio_value(&mut s.cluster_on, ClusterOn::Map, "map");
