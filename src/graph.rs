@@ -1206,6 +1206,35 @@ pub fn failed_seeds(labels: &[i32], first: usize, made: usize, min_size: usize) 
         .count()
 }
 
+/// How many of the elements [`deep_by_overlaps`] made (labels `first..first + made` in `deep`)
+/// ended, after the votes, with most of their reads unbinned or in a bin under `min_size`.
+/// Their reads had been taken out of their composition bins: the graph stage runs again with
+/// the element's full size asked, so they stay binned where they were.
+pub fn failed_elements(
+    deep: &[i32],
+    labels: &[i32],
+    first: usize,
+    made: usize,
+    min_size: usize,
+) -> usize {
+    let size = bin_sizes(labels);
+    (first..first + made)
+        .filter(|&e| {
+            let mut count: std::collections::BTreeMap<i32, usize> = Default::default();
+            for (&d, &l) in deep.iter().zip(labels) {
+                if d == e as i32 {
+                    *count.entry(l).or_default() += 1;
+                }
+            }
+            let top = count
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map_or(NOISE, |(&l, _)| l);
+            top < 0 || size.get(top as usize).copied().unwrap_or(0) < min_size.max(1)
+        })
+        .count()
+}
+
 /// Stretches of a genome that composition put in the bin of a genome at a fraction of its
 /// coverage move to their own genome's bin. Composition alone cannot tell a low-GC island of
 /// K. pneumoniae from E. coli (an order-6 Markov chain fitted on the true labels puts most of
@@ -1322,7 +1351,7 @@ const APART: f64 = 0.25;
 
 /// Reads deep by their overlaps (many times the median read's overlaps, [`DEEP_DEGREE_RATIO`])
 /// that overlap each other form an element, a phage or plasmid many times deeper than the
-/// genomes; one of at least half `min_size` reads that composition spread over other bins (lambda's
+/// genomes; one of at least `min_reads` reads that composition spread over other bins (lambda's
 /// halves, which differ in GC, each beside a host of its GC) becomes a bin of its own before the
 /// vote, which then brings its less covered reads (its ends) along, when its reads overlap
 /// little else ([`APART`]). An element that already has its bin, or a genome simply more
@@ -1332,7 +1361,7 @@ pub fn deep_by_overlaps(
     labels: &[i32],
     overlaps: &Overlaps,
     adj: &Adjacency,
-    min_size: usize,
+    min_reads: usize,
 ) -> (Vec<i32>, usize) {
     let n = labels.len();
     let degree: Vec<usize> = (0..n).map(|i| adj.of(i).len()).collect();
@@ -1359,11 +1388,7 @@ pub fn deep_by_overlaps(
     }
     let bin_size = bin_sizes(labels);
     let k = bin_size.len() as i32;
-    // Half: only the element's deepest reads are deep, and the vote brings its ends along. At
-    // 2 % of 30 000 reads lambda's deep reads were 439 of its 605, under a chosen min cluster
-    // size of 504, and it had no bin (mix I, the latent beside the k-mer vectors, seed 42:
-    // 0.910; with half, 0.956). The bin must still reach the min cluster size after the vote.
-    members.retain(|_, r| r.len() >= (min_size / 2).max(2));
+    members.retain(|_, r| r.len() >= min_reads.max(2));
     // Weight among each element's reads, and from them to other reads.
     let mut weight: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
     let element =
@@ -1828,9 +1853,15 @@ mod tests {
             (200..230).all(|i| l[i] == 2),
             "the plasmid's own bin is left alone"
         );
-        // An element under half the min cluster size is no bin; one over half is.
-        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 100).1, 0);
-        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 60).1, 1);
+        // An element under the size asked is no bin.
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 41).1, 0);
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 40).1, 1);
+        // The element's bin under the min cluster size after the votes: it failed.
+        assert_eq!(failed_elements(&l, &l, 3, 1, 40), 0);
+        assert_eq!(failed_elements(&l, &l, 3, 1, 41), 1);
+        let mut gone = l.clone();
+        phage.iter().for_each(|&i| gone[i as usize] = NOISE);
+        assert_eq!(failed_elements(&l, &gone, 3, 1, 10), 1);
         // Every read as deep as the phage (a deep sample): nothing is deep against the median.
         let mut dense = o.edges.clone();
         for a in 20..100u32 {

@@ -187,8 +187,8 @@ struct SettingsArgs {
     /// error; they are listed in report.json and in no bin.
     #[arg(long)]
     skip_invalid: bool,
-    /// What the map is built from: the VAE latent (the method) or the raw k-mer vectors (no VAE,
-    /// the baseline) [default: latent]
+    /// What the map is built from: the VAE latent (the method; beside the k-mer vectors, by
+    /// --kmer-share) or the raw k-mer vectors alone (no VAE, the baseline) [default: latent]
     #[arg(long, value_enum)]
     map_input: Option<MapInput>,
     /// With the latent: the share of the map's distances the k-mer vectors carry beside it (0 to
@@ -243,7 +243,8 @@ struct SettingsArgs {
     /// UMAP layout epochs, 0 for automatic (200) [default: 0]
     #[arg(long)]
     umap_epochs: Option<usize>,
-    /// Cluster on the 2-D map or on the latent itself [default: map]
+    /// Cluster on the 2-D map or on the map's input itself (the latent beside the k-mer
+    /// vectors; slow in their 160 dimensions at many reads) [default: map]
     #[arg(long, value_enum)]
     cluster_on: Option<ClusterOn>,
     /// HDBSCAN minimum cluster size: groups smaller than this are not bins; larger merges or

@@ -102,8 +102,8 @@ pub fn refine(
         let deep = deep_bins(&c, &index.kmer_depth);
         eligible = fresh.iter().zip(&deep).map(|(f, d)| *f && !d).collect();
     }
-    // At most 1 % of the reads: at a million reads the chosen min cluster size can be 2.4 % of
-    // them (23 784), more than a phage at 3 % leaves in its host's bin (lambda: 24 481 reads
+    // At most 1 % of the reads: at a million reads the chosen min cluster size could be 2.4 % of
+    // them (23 784; up to 2 % since session 18), more than a phage at 3 % leaves in its host's bin (lambda: 24 481 reads
     // there, some under the depth floor), and it kept no bin of its own.
     let min = s
         .min_cluster_size_for(index.len())

@@ -37,7 +37,7 @@ pub const MIN_READS: usize = 30;
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum MapInput {
-    /// The VAE's latent (encoder mean): the method.
+    /// The VAE's latent (encoder mean), beside the k-mer vectors by `kmer_share`: the method.
     Latent,
     /// The k-mer vectors straight, no VAE: the baseline to compare against.
     Kmers,
@@ -69,8 +69,8 @@ pub struct Settings {
     pub map_input: MapInput,
     /// With the latent as map input: the share of the map's distances that the k-mer vectors
     /// (as the no-VAE baseline maps them) carry beside it, each block scaled to its share of the
-    /// total variance; 0 maps the latent alone (the seed's method). Off when a settings file
-    /// predates it, so an old run's `settings.json` repeats that run.
+    /// total variance; 0 maps the latent alone (the seed's method). 0 when a settings file
+    /// predates it, so an old run's `settings.json` maps as that run did.
     #[serde(default)]
     pub kmer_share: f64,
     /// Training passes over the reads; `None` (the default): as many as the step budget

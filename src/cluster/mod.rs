@@ -44,10 +44,10 @@ pub struct Steady {
     pub to: usize,
 }
 
-/// [`Hierarchy::steadiest`]'s choice from the bin counts `bins` of the cuts at `sizes`.
 /// The largest min cluster size [`Hierarchy::steadiest`] tries, as a share of the points.
 pub const STEADY_MAX_SHARE: f64 = 1.0 / 50.0;
 
+/// [`Hierarchy::steadiest`]'s choice from the bin counts `bins` of the cuts at `sizes`.
 pub(crate) fn steadiest_of(sizes: &[usize], bins: &[usize], usual: usize) -> Steady {
     // Runs of equal counts: (first index, last index).
     let mut runs: Vec<(usize, usize)> = Vec::new();

@@ -426,7 +426,8 @@ impl Explorer {
         }
     }
 
-    /// Maps and clusters the latent (or, for the baseline, the scaled k-mer vectors).
+    /// Maps and clusters the latent beside the scaled k-mer vectors ([`pipeline::map_input`];
+    /// for the baseline, the vectors alone).
     pub fn start_map(&mut self) {
         self.jobs.supersede(JobKind::Preview);
         let Some(d) = &self.data else { return };
@@ -438,7 +439,7 @@ impl Explorer {
             self.errors.push(e.to_string());
             return;
         }
-        // The baseline's scaling (a quantile per column) runs on the job, not the UI thread.
+        // The vectors' scaling (a quantile per column) runs on the job, not the UI thread.
         let latent = match (self.settings.map_input, &self.latent) {
             (MapInput::Latent, Some(l)) => Some(l.clone()),
             (MapInput::Latent, None) => {

@@ -188,7 +188,7 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
     slider(
         ui,
         &mut s.kmer_share,
-        0.0..=0.95,
+        0.0..=0.99,
         "K-mers in map",
         "Share of the map's distances carried by the k-mer vectors beside the latent (0: the \
          latent alone). Together they separate more genomes than either alone on reads from \
@@ -206,7 +206,10 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
                 idle && app.latent.is_some(),
                 egui::Button::new("Re-map latent"),
             )
-            .on_hover_text("Project and cluster the trained latent again with these settings")
+            .on_hover_text(
+                "Project and cluster the trained latent (beside the k-mer vectors, by \
+                 \"K-mers in map\") again with these settings",
+            )
             .clicked()
         {
             then.push(Action::Map(MapInput::Latent));
