@@ -28,6 +28,9 @@ pub struct KdTree<'a> {
     pub(crate) nodes: Vec<Node>,
     /// Per node: lower corner then upper corner of its bounding box (2 × dim values).
     pub(crate) bbox: Vec<f32>,
+    /// The points again in `perm` order, so that a leaf's points lie side by side in memory:
+    /// read through `perm` they were scattered over the whole matrix, a cache miss per point.
+    sorted: Vec<f32>,
 }
 
 impl<'a> KdTree<'a> {
@@ -40,10 +43,12 @@ impl<'a> KdTree<'a> {
             perm: (0..n as u32).collect(),
             nodes: Vec::new(),
             bbox: Vec::new(),
+            sorted: Vec::new(),
         };
         if n > 0 {
             t.build(0, n);
         }
+        t.sorted = t.perm.iter().flat_map(|&p| t.point(p)).copied().collect();
         t
     }
 
@@ -103,19 +108,33 @@ impl<'a> KdTree<'a> {
     pub(crate) fn box_dist2(&self, node: u32, q: &[f32]) -> f32 {
         let b = &self.bbox[node as usize * 2 * self.dim..(node as usize + 1) * 2 * self.dim];
         let (lo, hi) = b.split_at(self.dim);
+        // Without branches: which side of the box q lies on is a coin toss per axis, and the
+        // mispredicted branches were most of a 12-D search's time. The same sums as before.
         let mut s = 0f32;
-        for j in 0..self.dim {
-            let v = q[j];
-            let e = if v < lo[j] {
-                lo[j] - v
-            } else if v > hi[j] {
-                v - hi[j]
-            } else {
-                0.0
-            };
+        for ((&v, &l), &h) in q.iter().zip(lo).zip(hi) {
+            let e = larger(larger(l - v, v - h), 0.0);
             s += e * e;
         }
         s
+    }
+
+    /// The leaf that `q` falls in, or nearest to it (down the nearer child at every node).
+    pub fn leaf_of(&self, q: &[f32]) -> u32 {
+        let mut node = 0u32;
+        if self.is_empty() {
+            return node;
+        }
+        loop {
+            let nd = self.nodes[node as usize];
+            if nd.left == NONE {
+                return node;
+            }
+            node = if self.box_dist2(nd.left, q) <= self.box_dist2(nd.right, q) {
+                nd.left
+            } else {
+                nd.right
+            };
+        }
     }
 
     /// The `k` nearest points to `q` (the point itself included when it is in the tree), as
@@ -131,8 +150,10 @@ impl<'a> KdTree<'a> {
     fn knn_rec(&self, node: u32, q: &[f32], k: usize, best: &mut Vec<(f32, u32)>) {
         let nd = self.nodes[node as usize];
         if nd.left == NONE {
-            for &p in &self.perm[nd.start as usize..nd.end as usize] {
-                let d = dist2(self.point(p), q);
+            let (start, end) = (nd.start as usize, nd.end as usize);
+            let points = self.sorted[start * self.dim..end * self.dim].chunks_exact(self.dim);
+            for (&p, x) in self.perm[start..end].iter().zip(points) {
+                let d = dist2(x, q);
                 if best.len() < k || (d, p) < best[k - 1] {
                     let pos = best.partition_point(|&e| e < (d, p));
                     best.insert(pos, (d, p));
@@ -156,12 +177,39 @@ impl<'a> KdTree<'a> {
 
     /// k nearest neighbours of every point in the tree, in parallel: row i holds point i's list.
     pub fn knn_all(&self, k: usize) -> Vec<Vec<(f32, u32)>> {
-        let n = self.len();
-        (0..n as u32)
-            .into_par_iter()
-            .map(|i| self.knn(self.point(i), k))
-            .collect()
+        self.for_each_point(|i| self.knn(self.point(i), k))
     }
+
+    /// The point indices in the tree's order: neighbours in space are near in this list.
+    pub fn order(&self) -> &[u32] {
+        &self.perm
+    }
+
+    /// `f(i)` for every point i, in parallel, returned in index order. The points are visited in
+    /// the tree's order: consecutive queries then walk the same nodes and leaves, which stay in
+    /// cache.
+    pub fn for_each_point<T: Send + Default + Clone>(
+        &self,
+        f: impl Fn(u32) -> T + Sync + Send,
+    ) -> Vec<T> {
+        scatter(&self.perm, self.perm.par_iter().map(|&i| f(i)).collect())
+    }
+}
+
+/// `found[j]` put at position `order[j]`: results computed in some order of the indices back in
+/// index order.
+pub fn scatter<T: Default + Clone>(order: &[u32], found: Vec<T>) -> Vec<T> {
+    let mut out = vec![T::default(); order.len()];
+    for (&i, v) in order.iter().zip(found) {
+        out[i as usize] = v;
+    }
+    out
+}
+
+/// The larger of two numbers, as one `maxss` (`f32::max` adds NaN handling; no NaN gets here).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
 }
 
 #[inline]
@@ -192,6 +240,22 @@ mod tests {
                 assert_eq!(all[i], brute, "dim {dim} point {i}");
                 assert_eq!(all[i][0].1, i as u32);
             }
+        }
+    }
+
+    #[test]
+    fn a_point_of_the_tree_lies_in_the_leaf_found_for_it() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (n, dim) = (900, 4);
+        let data: Vec<f32> = (0..n * dim).map(|_| rng.random::<f32>()).collect();
+        let t = KdTree::new(&data, dim);
+        for i in 0..n {
+            let nd = t.nodes[t.leaf_of(&data[i * dim..(i + 1) * dim]) as usize];
+            assert_eq!(nd.left, NONE, "point {i}: not a leaf");
+            assert!(
+                t.perm[nd.start as usize..nd.end as usize].contains(&(i as u32)),
+                "point {i} is not in its leaf"
+            );
         }
     }
 

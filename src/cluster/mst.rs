@@ -55,16 +55,12 @@ impl UnionFind {
 /// neighbour, the point itself counted (sklearn's convention).
 pub fn core_distances2(tree: &KdTree, min_samples: usize) -> Vec<f32> {
     let k = min_samples.clamp(1, tree.len().max(1));
-    let n = tree.len();
-    (0..n as u32)
-        .into_par_iter()
-        .map(|i| {
-            tree.knn(tree.point(i), k)
-                .last()
-                .map(|e| e.0)
-                .unwrap_or(0.0)
-        })
-        .collect()
+    tree.for_each_point(|i| {
+        tree.knn(tree.point(i), k)
+            .last()
+            .map(|e| e.0)
+            .unwrap_or(0.0)
+    })
 }
 
 /// The MST (n − 1 edges), sorted by weight then endpoints.

@@ -6,7 +6,7 @@ mod pca;
 
 pub use pca::{Pca, pca};
 
-use crate::kdtree::{KdTree, dist2};
+use crate::kdtree::{KdTree, dist2, scatter};
 use rand::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -203,15 +203,16 @@ pub fn knn_all_cancellable(
         c.truncate(k);
         c
     };
-    let mut out: Vec<Vec<(f32, u32)>> = Vec::with_capacity(n);
-    for start in (0..n).step_by(KNN_CHUNK) {
+    // Rows are searched in the tree's order (neighbours in space one after another, so the
+    // nodes they walk stay in cache) and put back in row order.
+    let mut found: Vec<Vec<(f32, u32)>> = Vec::with_capacity(n);
+    for chunk in tree.order().chunks(KNN_CHUNK) {
         if !keep_going() {
             return None;
         }
-        let end = (start + KNN_CHUNK).min(n);
-        out.par_extend((start..end).into_par_iter().map(search));
+        found.par_extend(chunk.par_iter().map(|&i| search(i as usize)));
     }
-    Some(out)
+    Some(scatter(tree.order(), found))
 }
 
 /// Layout epochs at any size. umap-learn runs 500 up to 10 000 points and 200 above; 200 at
@@ -497,9 +498,10 @@ pub fn umap_sampled(
     let tree = KdTree::new(&low, ldim);
     // The nearest laid-out point of a row: on principal axes, the nearest of a few candidates
     // by the true distance.
-    let nearest = |row: &[f32]| -> usize {
+    let nearest = |i: usize| -> u32 {
+        let row = &data[i * dim..(i + 1) * dim];
         let Some(pca) = &pca else {
-            return tree.knn(row, 1).first().map_or(0, |f| f.1 as usize);
+            return tree.knn(row, 1).first().map_or(0, |f| f.1);
         };
         let mut q = [0f32; SEARCH_DIMS];
         pca.project_row(row, &mut q);
@@ -508,28 +510,47 @@ pub fn umap_sampled(
             .into_iter()
             .map(|(_, j)| (dist2(row, laid(j)), j))
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-            .map_or(0, |c| c.1 as usize)
+            .map_or(0, |c| c.1)
     };
-    let mut y = vec![0f32; 2 * n];
-    const CHUNK: usize = 1 << 16;
-    for (c, out) in y.chunks_mut(2 * CHUNK).enumerate() {
+    // The rows to place, taken leaf by leaf of the laid-out points' tree: rows searched one
+    // after another then walk the same nodes, which stay in cache (a million joined rows:
+    // about 30 s in file order, 26 s in this one).
+    let mut order: Vec<(u32, u32)> = (0..n)
+        .into_par_iter()
+        .filter(|i| !i.is_multiple_of(step))
+        .map(|i| {
+            let row = &data[i * dim..(i + 1) * dim];
+            let leaf = match &pca {
+                Some(pca) => {
+                    let mut q = [0f32; SEARCH_DIMS];
+                    pca.project_row(row, &mut q);
+                    tree.leaf_of(&q)
+                }
+                None => tree.leaf_of(row),
+            };
+            (leaf, i as u32)
+        })
+        .collect();
+    order.par_sort_unstable();
+    let mut found: Vec<u32> = Vec::with_capacity(order.len());
+    for chunk in order.chunks(1 << 16) {
         if !progress(epochs, epochs + 1) {
             return None;
         }
-        out.par_chunks_mut(2).enumerate().for_each(|(o, xy)| {
-            let i = c * CHUNK + o;
-            if i.is_multiple_of(step) {
-                xy.copy_from_slice(&ys[2 * (i / step)..2 * (i / step) + 2]);
-                return;
-            }
-            // Beside its nearest laid-out point, not at a mean of several: a mean puts the reads
-            // between two groups into the gap, and those bridges merged five genomes into one
-            // HDBSCAN bin at a million reads. A small fixed offset keeps the points apart.
-            let j = nearest(&data[i * dim..(i + 1) * dim]);
-            let d = offset(i, 0.1);
-            xy[0] = ys[2 * j] + d[0];
-            xy[1] = ys[2 * j + 1] + d[1];
-        });
+        found.par_extend(chunk.par_iter().map(|&(_, i)| nearest(i as usize)));
+    }
+    // Beside its nearest laid-out point, not at a mean of several: a mean puts the reads
+    // between two groups into the gap, and those bridges merged five genomes into one
+    // HDBSCAN bin at a million reads. A small fixed offset keeps the points apart.
+    let mut y = vec![0f32; 2 * n];
+    for (i, xy) in y.chunks_exact_mut(2).enumerate().step_by(step) {
+        xy.copy_from_slice(&ys[2 * (i / step)..2 * (i / step) + 2]);
+    }
+    for (&(_, i), &j) in order.iter().zip(&found) {
+        let (i, j) = (i as usize, j as usize);
+        let d = offset(i, 0.1);
+        y[2 * i] = ys[2 * j] + d[0];
+        y[2 * i + 1] = ys[2 * j + 1] + d[1];
     }
     progress(epochs + 1, epochs + 1);
     Some(y)
