@@ -118,6 +118,13 @@ impl<'a> KdTree<'a> {
         s
     }
 
+    /// A leaf's points: (index, coordinates), side by side in memory.
+    pub(crate) fn leaf(&self, nd: Node) -> impl Iterator<Item = (u32, &[f32])> {
+        let (start, end) = (nd.start as usize, nd.end as usize);
+        let points = self.sorted[start * self.dim..end * self.dim].chunks_exact(self.dim);
+        self.perm[start..end].iter().copied().zip(points)
+    }
+
     /// The leaf that `q` falls in, or nearest to it (down the nearer child at every node).
     pub fn leaf_of(&self, q: &[f32]) -> u32 {
         let mut node = 0u32;
@@ -150,9 +157,7 @@ impl<'a> KdTree<'a> {
     fn knn_rec(&self, node: u32, q: &[f32], k: usize, best: &mut Vec<(f32, u32)>) {
         let nd = self.nodes[node as usize];
         if nd.left == NONE {
-            let (start, end) = (nd.start as usize, nd.end as usize);
-            let points = self.sorted[start * self.dim..end * self.dim].chunks_exact(self.dim);
-            for (&p, x) in self.perm[start..end].iter().zip(points) {
+            for (p, x) in self.leaf(nd) {
                 let d = dist2(x, q);
                 if best.len() < k || (d, p) < best[k - 1] {
                     let pos = best.partition_point(|&e| e < (d, p));

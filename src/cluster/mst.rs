@@ -2,7 +2,6 @@
 //! Borůvka's algorithm over a kd-tree: each round every point finds its nearest point in another
 //! component, pruning whole nodes that lie in its own component or cannot beat the best so far.
 use crate::kdtree::{KdTree, NONE, dist2};
-use rayon::prelude::*;
 
 /// A weighted edge; `w` is the mutual-reachability distance (not squared).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,19 +116,16 @@ pub fn mutual_reachability_mst(
             node_comp: &node_comp,
             node_core: &node_core,
         };
-        let found: Vec<(f32, u32)> = (0..n as u32)
-            .into_par_iter()
-            .map(|a| {
-                let c = cached[a as usize];
-                let mut best = if c.1 != NONE && comp[c.1 as usize] != comp[a as usize] {
-                    c
-                } else {
-                    (f32::INFINITY, NONE)
-                };
-                search.nearest(0, a, &mut best);
-                best
-            })
-            .collect();
+        let found: Vec<(f32, u32)> = tree.for_each_point(|a| {
+            let c = cached[a as usize];
+            let mut best = if c.1 != NONE && comp[c.1 as usize] != comp[a as usize] {
+                c
+            } else {
+                (f32::INFINITY, NONE)
+            };
+            search.nearest(0, a, &mut best);
+            best
+        });
         // Lightest edge leaving each component, ties broken by endpoints so the result is fixed.
         let mut comp_best: Vec<(f32, u32, u32)> = vec![(f32::INFINITY, NONE, NONE); n];
         for (a, &(w, b)) in found.iter().enumerate() {
@@ -188,13 +184,11 @@ impl Search<'_> {
         }
         let nd = self.tree.nodes[node as usize];
         if nd.left == NONE {
-            for &b in &self.tree.perm[nd.start as usize..nd.end as usize] {
+            for (b, x) in self.tree.leaf(nd) {
                 if self.comp[b as usize] == ca {
                     continue;
                 }
-                let w = ka
-                    .max(self.core2[b as usize])
-                    .max(dist2(q, self.tree.point(b)));
+                let w = ka.max(self.core2[b as usize]).max(dist2(q, x));
                 if w < best.0 || (w == best.0 && b < best.1) {
                     *best = (w, b);
                 }
