@@ -193,15 +193,28 @@ pub fn train(
 /// column times the square root of its loss weight, so that distances weigh the blocks as the
 /// VAE's loss does.
 pub fn baseline_input(features: &Matrix, s: &Settings) -> Matrix {
-    let mut m = features.scaled_to_unit(SCALE_CLIP);
-    let w = s.column_weights(m.cols);
-    if !w.is_empty() {
-        let f: Vec<f32> = w.iter().map(|x| x.sqrt()).collect();
-        for row in m.data.chunks_mut(m.cols) {
-            row.iter_mut().zip(&f).for_each(|(v, f)| *v *= f);
-        }
+    let baseline_row = baseline_rows(features, s);
+    let mut data = vec![0f32; features.rows * features.cols];
+    for (r, out) in data.chunks_mut(features.cols.max(1)).enumerate() {
+        baseline_row(r, out);
     }
-    m
+    Matrix::new(features.rows, features.cols, data)
+}
+
+/// Writes read `r`'s row of [`baseline_input`] into `out`: one row at a time, so that
+/// [`map_input`] needs no scaled copy of a million reads' vectors (600 MB) beside its own.
+fn baseline_rows<'a>(features: &'a Matrix, s: &Settings) -> impl Fn(usize, &mut [f32]) + 'a {
+    let bounds = features.unit_bounds(SCALE_CLIP);
+    let root_w: Vec<f32> = s
+        .column_weights(features.cols)
+        .iter()
+        .map(|w| w.sqrt())
+        .collect();
+    move |r, out| {
+        out.copy_from_slice(features.row(r));
+        bounds.scale(out);
+        out.iter_mut().zip(&root_w).for_each(|(v, w)| *v *= w);
+    }
 }
 
 /// What the map is laid out from: the k-mer vectors as the baseline maps them when there is no
@@ -222,45 +235,30 @@ pub fn map_input(latent: Option<&Matrix>, features: &Matrix, s: &Settings) -> Ma
     if s.kmer_share <= 0.0 {
         return latent.clone();
     }
-    // The vectors are scaled row by row as they are copied in: a million reads' are 600 MB, and
-    // a scaled copy beside the joined matrix would double that.
-    let bounds = features.unit_bounds(SCALE_CLIP);
-    let root_w: Vec<f32> = s
-        .column_weights(features.cols)
-        .iter()
-        .map(|w| w.sqrt())
-        .collect();
-    let scaled_row = |r: usize, out: &mut [f32]| {
-        out.copy_from_slice(features.row(r));
-        bounds.scale(out);
-        out.iter_mut().zip(&root_w).for_each(|(v, w)| *v *= w);
-    };
-    let mut row = vec![0f32; features.cols];
-    let mut sum = vec![0f64; features.cols];
-    let mut sum2 = vec![0f64; features.cols];
-    for r in 0..features.rows {
-        scaled_row(r, &mut row);
-        for ((s1, s2), &v) in sum.iter_mut().zip(&mut sum2).zip(&row) {
-            *s1 += v as f64;
-            *s2 += (v as f64) * (v as f64);
+    let scaled_row = baseline_rows(features, s);
+    // The summed column variances of each block, the vectors' as the baseline scales them.
+    let total_variance = |rows: usize, cols: usize, row: &mut dyn FnMut(usize, &mut [f32])| {
+        let (mut s1, mut s2) = (vec![0f64; cols], vec![0f64; cols]);
+        let mut buf = vec![0f32; cols];
+        for r in 0..rows {
+            row(r, &mut buf);
+            for ((a, b), &v) in s1.iter_mut().zip(&mut s2).zip(&buf) {
+                *a += v as f64;
+                *b += (v as f64) * (v as f64);
+            }
         }
-    }
-    let n = features.rows.max(1) as f64;
-    let total = |s1: &[f64], s2: &[f64]| -> f64 {
+        let n = rows.max(1) as f64;
         s1.iter()
-            .zip(s2)
+            .zip(&s2)
             .map(|(a, b)| (b / n - (a / n).powi(2)).max(0.0))
-            .sum()
+            .sum::<f64>()
     };
-    let kmer_var = total(&sum, &sum2);
-    let (mut l1, mut l2) = (vec![0f64; latent.cols], vec![0f64; latent.cols]);
-    for r in 0..latent.rows {
-        for ((s1, s2), &v) in l1.iter_mut().zip(&mut l2).zip(latent.row(r)) {
-            *s1 += v as f64;
-            *s2 += (v as f64) * (v as f64);
-        }
-    }
-    let latent_var = total(&l1, &l2);
+    let kmer_var = total_variance(features.rows, features.cols, &mut |r, out| {
+        scaled_row(r, out)
+    });
+    let latent_var = total_variance(latent.rows, latent.cols, &mut |r, out| {
+        out.copy_from_slice(latent.row(r))
+    });
     let share = s.kmer_share;
     let fa = ((1.0 - share) / latent_var.max(1e-12)).sqrt() as f32;
     let fb = (share / kmer_var.max(1e-12)).sqrt() as f32;

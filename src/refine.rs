@@ -103,8 +103,9 @@ pub fn refine(
         eligible = fresh.iter().zip(&deep).map(|(f, d)| *f && !d).collect();
     }
     // At most 1 % of the reads: at a million reads the chosen min cluster size could be 2.4 % of
-    // them (23 784; up to 2 % since session 18), more than a phage at 3 % leaves in its host's bin (lambda: 24 481 reads
-    // there, some under the depth floor), and it kept no bin of its own.
+    // them (23 784; up to 2 % since session 18), more than a phage at 3 % leaves in its host's
+    // bin (lambda: 24 481 reads there, some under the depth floor), and it kept no bin of its
+    // own.
     let min = s
         .min_cluster_size_for(index.len())
         .min(index.len() / 100)
