@@ -1206,20 +1206,22 @@ pub fn failed_seeds(labels: &[i32], first: usize, made: usize, min_size: usize) 
         .count()
 }
 
-/// How many of the elements [`deep_by_overlaps`] made (labels `first..first + made` in `deep`)
-/// ended, after the votes, with most of their reads unbinned or in a bin under `min_size`.
-/// Their reads had been taken out of their composition bins: the graph stage runs again with
-/// the element's full size asked, so they stay binned where they were.
+/// The elements [`deep_by_overlaps`] made (labels `first..first + made` in `deep`) that
+/// ended, after the votes, with most of their reads unbinned or in a bin under `min_size`, each
+/// named by its first read. Their reads had been taken out of their composition bins: the graph
+/// stage runs again asking those elements (and only those) for their full size, so they stay
+/// binned where they were.
 pub fn failed_elements(
     deep: &[i32],
     labels: &[i32],
     first: usize,
     made: usize,
     min_size: usize,
-) -> usize {
+) -> Vec<usize> {
     let size = bin_sizes(labels);
     (first..first + made)
-        .filter(|&e| {
+        .filter_map(|e| deep.iter().position(|&d| d == e as i32).map(|at| (e, at)))
+        .filter(|&(e, _)| {
             let mut count: std::collections::BTreeMap<i32, usize> = Default::default();
             for (&d, &l) in deep.iter().zip(labels) {
                 if d == e as i32 {
@@ -1232,7 +1234,8 @@ pub fn failed_elements(
                 .map_or(NOISE, |(&l, _)| l);
             top < 0 || size.get(top as usize).copied().unwrap_or(0) < min_size.max(1)
         })
-        .count()
+        .map(|(_, at)| at)
+        .collect()
 }
 
 /// Stretches of a genome that composition put in the bin of a genome at a fraction of its
@@ -1355,13 +1358,15 @@ const APART: f64 = 0.25;
 /// halves, which differ in GC, each beside a host of its GC) becomes a bin of its own before the
 /// vote, which then brings its less covered reads (its ends) along, when its reads overlap
 /// little else ([`APART`]). An element that already has its bin, or a genome simply more
-/// abundant than the rest that is its own bin, is left alone.
+/// abundant than the rest that is its own bin, is left alone. `min_reads` says, for an element
+/// named by its first read, the least reads it needs (the elements depend on the overlaps
+/// alone, so a name holds from one call to the next).
 /// Returns the labels and the number of bins made.
 pub fn deep_by_overlaps(
     labels: &[i32],
     overlaps: &Overlaps,
     adj: &Adjacency,
-    min_reads: usize,
+    min_reads: &dyn Fn(usize) -> usize,
 ) -> (Vec<i32>, usize) {
     let n = labels.len();
     let degree: Vec<usize> = (0..n).map(|i| adj.of(i).len()).collect();
@@ -1388,7 +1393,8 @@ pub fn deep_by_overlaps(
     }
     let bin_size = bin_sizes(labels);
     let k = bin_size.len() as i32;
-    members.retain(|_, r| r.len() >= min_reads.max(2));
+    // Each element's reads are in ascending order: r[0] is its first read.
+    members.retain(|_, r| r.len() >= min_reads(r[0]).max(2));
     // Weight among each element's reads, and from them to other reads.
     let mut weight: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
     let element =
@@ -1842,7 +1848,7 @@ mod tests {
         };
         let adj = o.adjacency(labels.len());
         assert!(repeat.iter().all(|&r| adj.of(r as usize).len() >= 30));
-        let (l, made) = deep_by_overlaps(&labels, &o, &adj, 25);
+        let (l, made) = deep_by_overlaps(&labels, &o, &adj, &|_| 25);
         assert_eq!(made, 1);
         assert!(phage.iter().all(|&i| l[i as usize] == 3), "{l:?}");
         assert!(
@@ -1854,14 +1860,21 @@ mod tests {
             "the plasmid's own bin is left alone"
         );
         // An element under the size asked is no bin.
-        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 41).1, 0);
-        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 40).1, 1);
-        // The element's bin under the min cluster size after the votes: it failed.
-        assert_eq!(failed_elements(&l, &l, 3, 1, 40), 0);
-        assert_eq!(failed_elements(&l, &l, 3, 1, 41), 1);
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, &|_| 41).1, 0);
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, &|_| 40).1, 1);
+        // The size asked of the element named by its first read, and of no other.
+        let first = *phage.iter().min().unwrap() as usize;
+        let asked = |r: usize| if r == first { 41 } else { 25 };
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, &asked).1, 0);
+        let asked = |r: usize| if r == first + 1 { 41 } else { 25 };
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, &asked).1, 1);
+        // The element's bin under the min cluster size after the votes: it failed, and is
+        // named by its first read.
+        assert!(failed_elements(&l, &l, 3, 1, 40).is_empty());
+        assert_eq!(failed_elements(&l, &l, 3, 1, 41), vec![first]);
         let mut gone = l.clone();
         phage.iter().for_each(|&i| gone[i as usize] = NOISE);
-        assert_eq!(failed_elements(&l, &gone, 3, 1, 10), 1);
+        assert_eq!(failed_elements(&l, &gone, 3, 1, 10), vec![first]);
         // Every read as deep as the phage (a deep sample): nothing is deep against the median.
         let mut dense = o.edges.clone();
         for a in 20..100u32 {
@@ -1872,7 +1885,7 @@ mod tests {
         }
         let o = Overlaps { edges: dense, ..o };
         let adj = o.adjacency(labels.len());
-        assert_eq!(deep_by_overlaps(&labels, &o, &adj, 25).1, 0);
+        assert_eq!(deep_by_overlaps(&labels, &o, &adj, &|_| 25).1, 0);
     }
 
     /// The plain definition: the least k-mer of every full window, each once.

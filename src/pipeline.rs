@@ -502,24 +502,29 @@ pub fn graph_corrected(
     sequence: bool,
     progress: &Progress,
 ) -> Result<(Cut, Vec<f64>)> {
-    let (voted, report, failed) = graph_labels(cut, o, adj, index, sequence, progress, true, true)?;
-    // A shallow seed or a deep element that did not grow into a bin: the stage again, as if
-    // it had not been made.
-    let (voted, mut report) = if failed.seeds + failed.elements > 0 {
-        let (v, r, _) = graph_labels(
-            cut,
-            o,
-            adj,
-            index,
-            sequence,
-            progress,
-            failed.seeds == 0,
-            failed.elements == 0,
-        )?;
-        (v, r)
-    } else {
-        (voted, report)
-    };
+    // A shallow seed or a deep element that did not grow into a bin: the stage again, as if it
+    // had not been made: without shallow seeds, and asking each failed element (only those: a
+    // phage made at half the size must not lose its bin for a plasmid's failure) its full size,
+    // then, failing again, not making it. At most three passes, each a pass of the votes.
+    let mut ask = Elements::default();
+    let mut seeding = true;
+    let (mut voted, mut report, mut failed) =
+        graph_labels(cut, o, adj, index, sequence, progress, seeding, &ask)?;
+    for _ in 0..2 {
+        if failed.seeds == 0 && failed.elements.is_empty() {
+            break;
+        }
+        seeding &= failed.seeds == 0;
+        for &e in &failed.elements {
+            if ask.full.contains(&e) {
+                ask.none.push(e);
+            } else {
+                ask.full.push(e);
+            }
+        }
+        (voted, report, failed) =
+            graph_labels(cut, o, adj, index, sequence, progress, seeding, &ask)?;
+    }
     let (renumbered, k) = crate::graph::renumber(&voted, cut.min_cluster_size);
     report.dropped = (0..voted.len())
         .filter(|&i| voted[i] >= 0 && renumbered[i] < 0)
@@ -546,8 +551,16 @@ pub fn graph_corrected(
     Ok((c, agreement))
 }
 
-/// [`graph_corrected`]'s labels before renumbering, its report, and how many shallow seeds
-/// (when `seeding`) did not grow into a bin ([`crate::graph::failed_seeds`]).
+/// Deep elements ([`crate::graph::deep_by_overlaps`], named by their first read) asked their
+/// full size, and not to be made, in a pass of [`graph_labels`].
+#[derive(Default)]
+struct Elements {
+    full: Vec<usize>,
+    none: Vec<usize>,
+}
+
+/// [`graph_corrected`]'s labels before renumbering, its report, and the shallow seeds (when
+/// `seeding`) and deep elements that did not grow into a bin ([`Failed`]).
 #[allow(clippy::too_many_arguments)]
 fn graph_labels(
     cut: &Cut,
@@ -557,19 +570,24 @@ fn graph_labels(
     sequence: bool,
     progress: &Progress,
     seeding: bool,
-    half_elements: bool,
+    ask: &Elements,
 ) -> Result<(Vec<i32>, crate::graph::GraphReport, Failed)> {
     // Half the min cluster size of deep reads seeds an element: only its deepest reads are deep
     // and the vote brings its ends along. At 2 % of 30 000 reads lambda's deep reads were 439 of
     // its 605, under a chosen size of 504, and it had no bin (mix I, seed 42, the latent beside
     // the k-mer vectors: 0.910; by half, 0.956). One that then stays under the size runs the
-    // stage again asking the full size.
-    let least = if half_elements {
-        cut.min_cluster_size / 2
-    } else {
-        cut.min_cluster_size
+    // stage again asking it the full size.
+    let mcs = cut.min_cluster_size;
+    let least = |first: usize| {
+        if ask.none.contains(&first) {
+            usize::MAX
+        } else if ask.full.contains(&first) {
+            mcs
+        } else {
+            mcs / 2
+        }
     };
-    let (deep, made) = crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, least);
+    let (deep, made) = crate::graph::deep_by_overlaps(&cut.clustering.labels, o, adj, &least);
     // Bins from here on are seeded by depth: genomes, which the loose-bin rule leaves alone.
     let seeded = crate::cluster::bin_count(&deep);
     let (seeds, seeded_from, shallow_doubt) = if seeding {
@@ -624,10 +642,11 @@ fn graph_labels(
     Ok((voted, report, failed))
 }
 
-/// Bins the graph stage made that the votes left under the min cluster size.
+/// Bins the graph stage made that the votes left under the min cluster size: how many shallow
+/// seeds, and which deep elements (by their first read).
 struct Failed {
     seeds: usize,
-    elements: usize,
+    elements: Vec<usize>,
 }
 
 /// A saved session's bins (with its hand edits and names) over its reads, as a finished run:
@@ -765,6 +784,60 @@ impl RunResult {
 mod tests {
     use super::*;
     use crate::features::COVERAGE_BINS;
+
+    #[test]
+    fn one_failed_element_does_not_take_the_bin_of_another() {
+        // Two genomes (reads 0-99 and 100-199, each read overlapping the next two), a phage
+        // (40 deep reads overlapping each other, 20 shallower end reads overlapping five of them
+        // each) and a plasmid (30 deep reads), both spread over the genomes' bins. At a min
+        // cluster size of 50 both are made at half that; the votes bring the phage's ends
+        // along (60 reads), the plasmid stays at 30 and fails. Asking every element its full
+        // size again would leave the phage (40 deep reads) unmade too.
+        let n = 290u32;
+        let mut edges = Vec::new();
+        for r in [0..100u32, 100..200] {
+            for x in r.clone() {
+                edges.extend((x + 1..(x + 3).min(r.end)).map(|y| (x, y, 10)));
+            }
+        }
+        for r in [200..240u32, 260..290] {
+            for x in r.clone() {
+                edges.extend((x + 1..r.end).map(|y| (x, y, 10)));
+            }
+        }
+        for e in 240..260u32 {
+            edges.extend((0..5).map(|k| (200 + (e * 7 + k * 3) % 40, e, 10)));
+        }
+        let o = crate::graph::Overlaps {
+            edges,
+            sampled: 1.0,
+            reads_indexed: 1.0,
+        };
+        let adj = o.adjacency(n as usize);
+        let labels: Vec<i32> = (0..n as i32)
+            .map(|i| match i {
+                0..100 => 0,
+                100..200 => 1,
+                _ => i % 2,
+            })
+            .collect();
+        let index = ReadIndex::uniform(n as usize);
+        let clustering = Clustering {
+            labels,
+            n_clusters: 2,
+            strength: vec![1.0; n as usize],
+        };
+        let cut = Cut::of(clustering, 50, &index, None, None);
+        let (c, _) =
+            graph_corrected(&cut, &o, &adj, &index, None, false, &Progress::default()).unwrap();
+        let l = &c.clustering.labels;
+        let phage = l[200];
+        assert!(phage >= 0 && phage != l[0] && phage != l[100], "{l:?}");
+        assert!((200..260).all(|i| l[i] == phage), "{l:?}");
+        // The plasmid, not made, stays where composition put it.
+        assert!((260..290).all(|i| l[i] == l[(i % 2) * 100]), "{l:?}");
+        assert_eq!(c.clustering.n_clusters, 3);
+    }
 
     #[test]
     fn the_map_input_gives_latent_and_kmer_vectors_their_shares_of_the_variance() {
