@@ -515,22 +515,31 @@ pub fn umap_sampled(
     // The rows to place, taken leaf by leaf of the laid-out points' tree: rows searched one
     // after another then walk the same nodes, which stay in cache (a million joined rows:
     // about 30 s in file order, 26 s in this one).
-    let mut order: Vec<(u32, u32)> = (0..n)
-        .into_par_iter()
-        .filter(|i| !i.is_multiple_of(step))
-        .map(|i| {
-            let row = &data[i * dim..(i + 1) * dim];
-            let leaf = match &pca {
-                Some(pca) => {
-                    let mut q = [0f32; SEARCH_DIMS];
-                    pca.project_row(row, &mut q);
-                    tree.leaf_of(&q)
-                }
-                None => tree.leaf_of(row),
-            };
-            (leaf, i as u32)
-        })
-        .collect();
+    let leaf_of = |i: usize| -> (u32, u32) {
+        let row = &data[i * dim..(i + 1) * dim];
+        let leaf = match &pca {
+            Some(pca) => {
+                let mut q = [0f32; SEARCH_DIMS];
+                pca.project_row(row, &mut q);
+                tree.leaf_of(&q)
+            }
+            None => tree.leaf_of(row),
+        };
+        (leaf, i as u32)
+    };
+    // In chunks, each after a look at the cancel button (800 000 rows at a million reads).
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(n - m);
+    for start in (0..n).step_by(1 << 18) {
+        if !progress(epochs, epochs + 1) {
+            return None;
+        }
+        order.par_extend(
+            (start..(start + (1 << 18)).min(n))
+                .into_par_iter()
+                .filter(|i| !i.is_multiple_of(step))
+                .map(leaf_of),
+        );
+    }
     order.par_sort_unstable();
     let mut found: Vec<u32> = Vec::with_capacity(order.len());
     for chunk in order.chunks(1 << 16) {
