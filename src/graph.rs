@@ -1220,11 +1220,12 @@ pub fn failed_elements(
 ) -> Vec<usize> {
     let size = bin_sizes(labels);
     (first..first + made)
-        .filter_map(|e| deep.iter().position(|&d| d == e as i32).map(|at| (e, at)))
-        .filter(|&(e, _)| {
-            let mut count: std::collections::BTreeMap<i32, usize> = Default::default();
-            for (&d, &l) in deep.iter().zip(labels) {
+        .filter_map(|e| {
+            // One pass: the element's first read (its name) and its reads' bins.
+            let (mut at, mut count) = (None, std::collections::BTreeMap::<i32, usize>::new());
+            for (i, (&d, &l)) in deep.iter().zip(labels).enumerate() {
                 if d == e as i32 {
+                    at.get_or_insert(i);
                     *count.entry(l).or_default() += 1;
                 }
             }
@@ -1232,9 +1233,9 @@ pub fn failed_elements(
                 .iter()
                 .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
                 .map_or(NOISE, |(&l, _)| l);
-            top < 0 || size.get(top as usize).copied().unwrap_or(0) < min_size.max(1)
+            let failed = top < 0 || size.get(top as usize).copied().unwrap_or(0) < min_size.max(1);
+            at.filter(|_| failed)
         })
-        .map(|(_, at)| at)
         .collect()
 }
 

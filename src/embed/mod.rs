@@ -528,13 +528,14 @@ pub fn umap_sampled(
         (leaf, i as u32)
     };
     // In chunks, each after a look at the cancel button (800 000 rows at a million reads).
+    const CHUNK: usize = 1 << 18;
     let mut order: Vec<(u32, u32)> = Vec::with_capacity(n - m);
-    for start in (0..n).step_by(1 << 18) {
+    for start in (0..n).step_by(CHUNK) {
         if !progress(epochs, epochs + 1) {
             return None;
         }
         order.par_extend(
-            (start..(start + (1 << 18)).min(n))
+            (start..(start + CHUNK).min(n))
                 .into_par_iter()
                 .filter(|i| !i.is_multiple_of(step))
                 .map(leaf_of),
