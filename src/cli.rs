@@ -19,6 +19,14 @@ pub fn with_bar<T>(progress: &Progress, quiet: bool, stage: impl FnOnce(&Progres
             .progress_chars("=> "),
     );
     let done = std::sync::atomic::AtomicBool::new(false);
+    // Set however the stage ends: a stage that panics must not leave the scope waiting for the
+    // bar's thread for ever (the process hung, deaf to a signal, until killed).
+    struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     let out = std::thread::scope(|sc| {
         sc.spawn(|| {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
@@ -29,9 +37,8 @@ pub fn with_bar<T>(progress: &Progress, quiet: bool, stage: impl FnOnce(&Progres
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
-        let out = stage(&bar);
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        out
+        let _stop = Stop(&done);
+        stage(&bar)
     });
     bar.finish_and_clear();
     out
@@ -148,4 +155,21 @@ pub fn run(a: RunArgs, progress: &Progress) -> Result<(), Error> {
     })?;
     summary(&report, a.out, a.quiet);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_that_panics_stops_the_bar_and_passes_the_panic_on() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let p = Progress::default();
+            let r = std::panic::catch_unwind(|| with_bar(&p, true, |_| panic!("stage failed")));
+            let _ = tx.send(r.is_err());
+        });
+        let ended = rx.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(ended, Ok(true), "with_bar hung after its stage panicked");
+    }
 }

@@ -361,7 +361,9 @@ fn main() -> ExitCode {
     };
     match start(cli, &progress) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(_) if progress.cancelled() => {
+        // Only a cancel the user asked for: a stage that fails also stops the work beside it
+        // (the overlap search) through the shared flag, and its own message must be shown.
+        Err(e) if matches!(e.downcast_ref(), Some(binscape::Error::Cancelled)) => {
             eprintln!(
                 "binscape: interrupted; {} holds what it held before this run",
                 out.unwrap_or_default().display()

@@ -313,9 +313,18 @@ fn carry(src: &Path, dst: &Path) -> std::io::Result<()> {
     std::fs::hard_link(src, dst).or_else(|_| std::fs::copy(src, dst).map(|_| ()))
 }
 
-/// Temporary names that earlier versions left inside `out` (`.bins.tmp<pid>`, …).
+/// Temporary names that earlier versions left inside `out`: a run file's name between a dot
+/// and `.tmp<pid>` or `.old<pid>` (`.bins.tmp4711`), and nothing else: a user's own dot-files
+/// (`.settings.old`, `.backup.tmp/`) are theirs.
 fn is_old_temp(name: &str) -> bool {
-    name.starts_with('.') && (name.contains(".tmp") || name.contains(".old"))
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    RUN_FILES.iter().any(|f| {
+        rest.strip_prefix(f)
+            .and_then(|r| r.strip_prefix(".tmp").or_else(|| r.strip_prefix(".old")))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// Removes staging folders of `out` whose process is gone (killed runs), and earlier versions'

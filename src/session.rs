@@ -258,7 +258,17 @@ impl Session {
             .into_iter()
             .map(u32::from_le_bytes)
             .collect();
-        if labels.iter().any(|&l| l < -1 || l >= h.n_clusters as i32)
+        if h.n_clusters > n {
+            return Err(bad(format!(
+                "damaged session ({} bins for {n} reads)",
+                h.n_clusters
+            )));
+        }
+        crate::bins::check_names(&h.names, h.n_clusters)
+            .map_err(|e| bad(format!("damaged session (bin names: {e})")))?;
+        if labels
+            .iter()
+            .any(|&l| l < -1 || (l >= 0 && l as usize >= h.n_clusters))
             || selected.iter().any(|&s| s as usize >= n)
             || map.iter().any(|v| !v.is_finite())
         {
@@ -359,5 +369,27 @@ mod tests {
         std::fs::write(&p, b">r1\nACGT\n").unwrap();
         let e = Session::load(&p).unwrap_err().to_string();
         assert!(e.contains("not a binscape session"), "{e}");
+    }
+
+    /// A damaged or hand-made header is refused, not trusted: a bin count that wraps to a
+    /// small one as an i32 (it then asked for 2^62 bins' summaries and panicked), names that
+    /// climb out of the output folder or share a file with another bin.
+    #[test]
+    fn a_session_whose_header_asks_for_too_many_bins_or_bad_names_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.binscape");
+        let bad = |s: Session| {
+            s.save(&p).unwrap();
+            Session::load(&p).unwrap_err().to_string()
+        };
+        let mut s = session(12);
+        s.clustering.n_clusters = (1usize << 62) + 2;
+        assert!(bad(s).contains("bins for 12 reads"));
+        for name in ["../../escaped", "a\tb", "unbinned", "bin_1", ""] {
+            let mut s = session(12);
+            s.names = vec![None, Some(name.into())];
+            let e = bad(s);
+            assert!(e.contains("bin names"), "{name}: {e}");
+        }
     }
 }

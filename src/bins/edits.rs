@@ -46,6 +46,54 @@ impl Edit {
     }
 }
 
+/// Whether `name` can be a bin's own name: it names the bin's FASTA file, a row of
+/// `assignments.tsv` and the bin in a session, so no tab, newline or slash, not hidden, not
+/// `unbinned`, and not `bin_N`, the names numbered bins take (a bin named `bin_5` would share
+/// its file with the fifth bin once there is one). Letter case does not tell names apart, as it
+/// does not on some file systems.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.trim() != name || name.contains(['\t', '\n', '\r', '/', '\\'])
+    {
+        return Err("a bin name needs a character and no tab, newline or slash".into());
+    }
+    if name.starts_with('.') {
+        return Err("a bin name cannot start with a dot (its file would be hidden)".into());
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower == "unbinned" {
+        return Err("unbinned is the name of the reads in no bin".into());
+    }
+    if lower
+        .strip_prefix("bin_")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("{name} is a numbered bin's name: choose another"));
+    }
+    Ok(())
+}
+
+/// Whether a cut's names (hand-given, then numbered) can all be written: each valid
+/// ([`check_name`]) and none the same as another's (letter case aside).
+pub fn check_names(names: &[Option<String>], bins: usize) -> Result<(), String> {
+    if names.len() > bins {
+        return Err(format!("{} names for {bins} bins", names.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for b in 0..bins {
+        let name = match names.get(b).cloned().flatten() {
+            Some(n) => {
+                check_name(&n)?;
+                n
+            }
+            None => crate::output::bin_name(b as i32),
+        };
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(format!("two bins are called {name}"));
+        }
+    }
+    Ok(())
+}
+
 impl Cut {
     /// This cut with `edit` applied, or why it cannot be. Bins left empty are removed and the
     /// others keep their order (and so their colours, shifted past the removed ones).
@@ -103,13 +151,16 @@ impl Cut {
                 if *bin < 0 || *bin as usize >= k {
                     return Err("pick one bin to rename".into());
                 }
-                if name.is_empty() || name.contains(['\t', '\n', '/', '\\']) {
-                    return Err("a bin name needs a character and no tab, newline or slash".into());
+                // Its own number's name: the bin goes back to being numbered.
+                if name == crate::output::bin_name(*bin) {
+                    names[*bin as usize] = None;
+                } else {
+                    check_name(name)?;
+                    if (0..k as i32).any(|b| b != *bin && self.name(b).eq_ignore_ascii_case(name)) {
+                        return Err(format!("another bin is already called {name}"));
+                    }
+                    names[*bin as usize] = Some(name.to_string());
                 }
-                if (0..k as i32).any(|b| b != *bin && self.name(b) == name) {
-                    return Err(format!("another bin is already called {name}"));
-                }
-                names[*bin as usize] = Some(name.to_string());
             }
         }
         // Remove emptied bins, keeping the order of the rest.
@@ -244,5 +295,40 @@ mod tests {
             name: "a/b".into(),
         };
         assert!(mv.edited(&slash, &idx, None).is_err());
+        // Names that would share a file with another bin's, now or once bins are made: the
+        // unbinned reads', a numbered bin's to come, another's in other letter case.
+        for taken in ["unbinned", "Unbinned", "bin_9", "BIN_4", "Bin_1", ".hidden"] {
+            let e = Edit::Rename {
+                bin: 1,
+                name: taken.into(),
+            };
+            assert!(mv.edited(&e, &idx, None).is_err(), "{taken} accepted");
+        }
+        // A bin's own number's name makes it numbered again.
+        let named = mv
+            .edited(
+                &Edit::Rename {
+                    bin: 1,
+                    name: "x".into(),
+                },
+                &idx,
+                None,
+            )
+            .unwrap();
+        let back = named
+            .edited(
+                &Edit::Rename {
+                    bin: 1,
+                    name: "bin_2".into(),
+                },
+                &idx,
+                None,
+            )
+            .unwrap();
+        assert_eq!(back.names.get(1).cloned().flatten(), None);
+        assert!(check_names(&[None, Some("bin_1".into())], 2).is_err());
+        assert!(check_names(&[Some("a".into()), Some("A".into())], 2).is_err());
+        assert!(check_names(&[None, Some("phage".into())], 2).is_ok());
+        assert!(check_names(&[None, None, None], 2).is_err());
     }
 }

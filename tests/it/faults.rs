@@ -303,9 +303,18 @@ fn a_rerun_leaves_no_stale_outputs() {
     std::fs::write(out.join("notes.txt"), b"mine").unwrap();
     std::fs::create_dir_all(out.join("mine/deeper")).unwrap();
     std::fs::write(out.join("mine/deeper/x.tsv"), b"x").unwrap();
+    // A user's dot-files that look like temporary names are theirs too (a review found them
+    // deleted); an earlier version's leftover temporary file is not.
+    std::fs::write(out.join(".settings.old"), b"old").unwrap();
+    std::fs::create_dir_all(out.join(".backup.tmp")).unwrap();
+    std::fs::write(out.join(".backup.tmp/y"), b"y").unwrap();
+    std::fs::write(out.join(".assignments.tsv.tmp4711"), b"left").unwrap();
     run_ok(&run_args(&fa, &out, &["--seed", "6"]));
     assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
     assert_eq!(std::fs::read(out.join("mine/deeper/x.tsv")).unwrap(), b"x");
+    assert_eq!(std::fs::read(out.join(".settings.old")).unwrap(), b"old");
+    assert_eq!(std::fs::read(out.join(".backup.tmp/y")).unwrap(), b"y");
+    assert!(!out.join(".assignments.tsv.tmp4711").exists());
     assert!(out.join("assignments.tsv").exists());
 }
 
@@ -502,4 +511,20 @@ fn runs_that_could_bin_nothing_are_refused() {
     let err = fails_with(&a, "every label is empty");
     assert!(err.contains(path_str(&labels)), "{err}");
     assert!(!out.exists());
+}
+
+/// A training that fails (the loss not finite) says why and exits 1, not "interrupted" with
+/// exit 130 (a review found the failure's message thrown away: the failure stops the overlap
+/// search beside it through the shared cancel flag).
+#[test]
+fn a_failed_training_says_why_not_interrupted() {
+    let d = tmp();
+    let (fa, _) = reads_fasta(d.path(), 30, 15);
+    let out = d.path().join("out");
+    let o = binscape(&run_args(&fa, &out, &["--learning-rate", "1e30"]));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("the loss became"), "{err}");
+    assert!(!err.contains("interrupted"), "{err}");
+    assert!(!out.exists(), "a failed first run left {}", out.display());
 }
