@@ -178,12 +178,11 @@ impl Explorer {
         } else {
             path
         };
-        self.jobs.spawn(
-            JobKind::Session,
-            "Saving the session",
-            self.data_generation,
-            move |_| Outcome::SessionSaved(session.save(&path).map(|_| path.clone())),
-        );
+        // Tagged 0: whether the file was written is worth saying even once other reads are in.
+        self.jobs
+            .spawn(JobKind::Session, "Saving the session", 0, move |_| {
+                Outcome::SessionSaved(session.save(&path).map(|_| path.clone()))
+            });
     }
 
     /// Opens a saved session: read on a job, then its reads are read again and it is restored.
@@ -260,7 +259,7 @@ impl Explorer {
         self.refresh_colours();
         let settings = self.settings.clone();
         self.jobs.spawn(
-            JobKind::Session,
+            JobKind::Hierarchy,
             "Rebuilding the bins' hierarchy",
             self.data_generation,
             move |progress| {
@@ -323,14 +322,15 @@ impl Explorer {
     }
 
     pub fn open_reads(&mut self, path: PathBuf) {
-        self.data_generation += 1;
-        self.stop_training();
+        self.load_generation += 1;
+        // A latent of these reads is of no use for the next: nothing of it may be mapped.
+        self.abandon_training();
         let opt = self.settings.feature_options();
         let p = path.clone();
         self.jobs.spawn(
             JobKind::Load,
             format!("Reading {}", file_name(&path)),
-            self.data_generation,
+            self.load_generation,
             move |progress| Outcome::Loaded(p.clone(), reads::load_reads(&p, opt, progress)),
         );
     }
@@ -384,6 +384,7 @@ impl Explorer {
         let trainer = Trainer::spawn(features, cfg);
         self.training = Some(Training {
             trainer,
+            data_generation: self.data_generation,
             step: 0,
             steps_total: 0,
             epochs,
@@ -413,6 +414,16 @@ impl Explorer {
     pub fn stop_training(&mut self) {
         if let Some(t) = &self.training {
             t.trainer.stop();
+        }
+    }
+
+    /// Forgets the training in progress: nothing it sends is taken in any more. Its trainer
+    /// still embeds every read once before it ends, so it is dropped (joined) off the UI thread.
+    pub(crate) fn abandon_training(&mut self) {
+        self.jobs.supersede(JobKind::Preview);
+        if let Some(t) = self.training.take() {
+            t.trainer.stop();
+            std::thread::spawn(move || drop(t));
         }
     }
 
@@ -544,6 +555,10 @@ impl Explorer {
         let (Some(d), Some(m)) = (&self.data, self.map.as_ref().filter(|m| m.can_recut())) else {
             return;
         };
+        // A reopened session's map whose rebuild was cancelled or failed has no tree yet.
+        if m.hierarchy.n != m.points.rows {
+            return self.recluster();
+        }
         let s = self.settings.clone();
         let (h, index, labels) = (m.hierarchy.clone(), d.index.clone(), self.labels.clone());
         self.spawn_cut("Re-cutting bins", move |_| {
@@ -593,10 +608,11 @@ impl Explorer {
             .map(|&s| s.then_some(0))
             .collect();
         let (index, n) = (d.index.clone(), self.selection.reads);
+        // Tagged 0 (as below): the export's outcome is a message, true whatever is open since.
         self.jobs.spawn(
             JobKind::Export,
             format!("Exporting {n} reads"),
-            self.data_generation,
+            0,
             move |progress| {
                 Outcome::Exported(
                     reads::export_fasta(&index, &group, std::slice::from_ref(&path), progress)
@@ -614,18 +630,14 @@ impl Explorer {
         let cut = m.cut.clone();
         let map = Matrix::new(index.len(), 2, m.xy.clone());
         let graph = d.graph.clone();
-        self.jobs.spawn(
-            JobKind::Export,
-            "Exporting assignments",
-            self.data_generation,
-            move |_| {
+        self.jobs
+            .spawn(JobKind::Export, "Exporting assignments", 0, move |_| {
                 let support =
                     graph.map(|g| crate::graph::support(&cut.clustering.labels, &g.adjacency));
                 Outcome::Exported(
                     crate::output::write_assignments(&path, &index, &cut, &map, support.as_deref())
                         .map(|_| format!("Wrote the bin of every read to {}", path.display())),
                 )
-            },
-        );
+            });
     }
 }

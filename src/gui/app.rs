@@ -47,8 +47,12 @@ pub struct Explorer {
     pub loss_log_scale: bool,
     /// The bins table's sort: column, and whether descending.
     pub bin_sort: (super::panels::BinColumn, bool),
-    /// Bumped when new reads replace the old: results of older jobs are dropped.
+    /// The generation of the reads in `data`, set when new reads replace the old: jobs are
+    /// tagged with it, and results of older reads are dropped.
     pub(crate) data_generation: u64,
+    /// Bumped for each reads file opened: only the newest load is taken in. Jobs started while
+    /// it loads keep the older reads' generation, so they apply to those reads until then.
+    pub(crate) load_generation: u64,
     pub(crate) map_generation: u64,
     /// Labels to open once the reads are in.
     pub(crate) pending_labels: Option<PathBuf>,
@@ -91,6 +95,7 @@ impl Explorer {
             loss_log_scale: true,
             bin_sort: (super::panels::BinColumn::Bin, false),
             data_generation: 0,
+            load_generation: 0,
             map_generation: 0,
             pending_labels: startup.labels,
             train_after_load: startup.train,

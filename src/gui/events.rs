@@ -19,12 +19,20 @@ impl Explorer {
     pub fn poll(&mut self) {
         self.poll_training();
         for done in self.jobs.poll() {
-            if done.data_generation != 0 && done.data_generation != self.data_generation {
+            // A load is for the newest reads opened; other jobs are for the reads in hand.
+            let current = match done.outcome {
+                Outcome::Loaded(..) => self.load_generation,
+                _ => self.data_generation,
+            };
+            if done.data_generation != 0 && done.data_generation != current {
                 continue; // for reads that were since replaced
             }
-            if matches!(done.outcome, Outcome::Previewed(_))
-                && let Some(t) = &mut self.training
-            {
+            let preview_ended = match &done.outcome {
+                Outcome::Previewed(_) => true,
+                Outcome::Panicked { kind, .. } => *kind == JobKind::Preview,
+                _ => false,
+            };
+            if preview_ended && let Some(t) = &mut self.training {
                 t.snapshot_pending = false;
             }
             let stale = match &done.outcome {
@@ -42,6 +50,14 @@ impl Explorer {
     }
 
     pub(crate) fn poll_training(&mut self) {
+        // A training of reads since replaced: its latent would be mapped with the new reads.
+        if self
+            .training
+            .as_ref()
+            .is_some_and(|t| t.data_generation != self.data_generation)
+        {
+            self.abandon_training();
+        }
         let Some(t) = &mut self.training else { return };
         let mut finished = None;
         let mut snapshot = None;
@@ -138,8 +154,20 @@ impl Explorer {
     }
 
     pub(crate) fn apply(&mut self, done: Done) {
+        let (id, data_generation) = (done.id, done.data_generation);
         match done.outcome {
             Outcome::Loaded(path, Ok(loaded)) => {
+                self.data_generation = data_generation;
+                // Work on the reads replaced would be dropped when done: stop it now.
+                for kind in [
+                    JobKind::Labels,
+                    JobKind::Map,
+                    JobKind::Cut,
+                    JobKind::Refine,
+                    JobKind::Hierarchy,
+                ] {
+                    self.jobs.supersede(kind);
+                }
                 let index = loaded.index;
                 let warnings = crate::pipeline::skipped_warning(&index);
                 self.status = format!(
@@ -187,7 +215,27 @@ impl Explorer {
                     m.hierarchy_pending = false;
                 }
             }
-            Outcome::Hierarchy(_, Err(e)) => self.errors.push(e.to_string()),
+            Outcome::Hierarchy(generation, Err(e)) => {
+                // The sliders must not wait for a tree that is not coming: the first re-cut
+                // builds it instead (see `recut`).
+                if let Some(m) = self
+                    .map
+                    .as_mut()
+                    .filter(|m| m.generation == generation && m.hierarchy_pending)
+                {
+                    m.hierarchy_pending = false;
+                    if matches!(e, crate::Error::Cancelled) {
+                        self.status = "The bins' hierarchy was not rebuilt (cancelled): \
+                                       changing the min cluster size or min samples rebuilds it."
+                            .into();
+                    } else {
+                        self.errors.push(format!(
+                            "Rebuilding the bins' hierarchy failed: {e}. Changing the min \
+                             cluster size or min samples tries again."
+                        ));
+                    }
+                }
+            }
             Outcome::Labels(path, Ok(l)) => {
                 let w = l.warnings(&path);
                 self.errors.extend(w);
@@ -257,19 +305,35 @@ impl Explorer {
                 }
             }
             Outcome::Planned(plan) => {
-                if let Some(t) = &mut self.training {
+                if let Some(t) = self.training_of(data_generation) {
                     t.plan = Some(plan);
                 }
             }
             Outcome::Previewed(result) => {
-                if let Some(t) = &mut self.training {
-                    t.snapshot_pending = false;
-                }
                 match result {
-                    // Only while training: the full map, once there, is never replaced.
-                    Ok(p) if self.training.is_some() => self.show_preview(p),
+                    // Only while that training goes on: the full map, once there, is never
+                    // replaced.
+                    Ok(p) if self.training_of(data_generation).is_some() => self.show_preview(p),
                     Ok(_) | Err(crate::Error::Cancelled) => {}
                     Err(e) => self.errors.push(e.to_string()),
+                }
+            }
+            Outcome::Panicked {
+                kind,
+                name,
+                message,
+            } => {
+                self.errors
+                    .push(format!("{name} failed: internal error ({message})"));
+                // What waited on the job's outcome must not wait for ever.
+                match kind {
+                    JobKind::Load => self.pending_session = None,
+                    JobKind::Hierarchy if self.jobs.is_latest(kind, id) => {
+                        if let Some(m) = &mut self.map {
+                            m.hierarchy_pending = false;
+                        }
+                    }
+                    _ => {}
                 }
             }
             Outcome::Exported(Ok(msg)) => self.status = msg,
@@ -290,6 +354,13 @@ impl Explorer {
                 }
             },
         }
+    }
+
+    /// The training in progress, if it trains on the reads of `generation`.
+    fn training_of(&mut self, generation: u64) -> Option<&mut super::Training> {
+        self.training
+            .as_mut()
+            .filter(|t| generation == 0 || t.data_generation == generation)
     }
 
     /// Shows a map drawn while training. Previews of one training share a view generation, so

@@ -12,7 +12,8 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The kinds of job: one of a kind runs at a time, and a newer one supersedes an older one.
+/// The kinds of job: one of a kind runs at a time, and a newer one supersedes an older one
+/// (exports excepted: see [`JobKind::supersedes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobKind {
     Load,
@@ -21,11 +22,15 @@ pub enum JobKind {
     Map,
     Cut,
     Refine,
+    /// Exports: each writes a file of its own, so they run side by side.
     Export,
     /// Maps of the latent while the VAE trains (and the plan they follow).
     Preview,
-    /// Sessions: saving, opening, and the hierarchy of a reopened map.
+    /// Sessions: saving and opening.
     Session,
+    /// The hierarchy of a reopened session's map (its own kind: saving the session must not
+    /// cancel it).
+    Hierarchy,
 }
 
 impl JobKind {
@@ -40,7 +45,14 @@ impl JobKind {
             JobKind::Export => "export",
             JobKind::Preview => "preview",
             JobKind::Session => "session",
+            JobKind::Hierarchy => "hierarchy",
         }
+    }
+
+    /// Whether a new job of this kind cancels the one running. Not for exports: a file the
+    /// user asked for is never made obsolete by another export, which may even go elsewhere.
+    fn supersedes(self) -> bool {
+        self != JobKind::Export
     }
 }
 
@@ -141,6 +153,12 @@ pub enum Outcome {
     SessionOpened(PathBuf, Result<Box<crate::session::Session>>),
     /// The hierarchy of a reopened session's map, for the sliders.
     Hierarchy(u64, Result<Arc<Hierarchy>>),
+    /// The job panicked (a bug): reported like a failed job instead of running forever.
+    Panicked {
+        kind: JobKind,
+        name: String,
+        message: String,
+    },
 }
 
 /// A job's result, tagged with the job and with the dataset generation it was started for (a
@@ -184,7 +202,8 @@ impl Default for Jobs {
 }
 
 impl Jobs {
-    /// Runs `work` on a new thread; a running job of the same `kind` is cancelled first.
+    /// Runs `work` on a new thread; a running job of the same `kind` is cancelled first (unless
+    /// the kind runs side by side). A panic in `work` comes back as [`Outcome::Panicked`].
     pub fn spawn(
         &mut self,
         kind: JobKind,
@@ -192,16 +211,19 @@ impl Jobs {
         data_generation: u64,
         work: impl FnOnce(&Progress) -> Outcome + Send + 'static,
     ) -> u64 {
-        for r in self.running.iter().filter(|r| r.kind == kind) {
-            r.progress.cancel();
+        if kind.supersedes() {
+            for r in self.running.iter().filter(|r| r.kind == kind) {
+                r.progress.cancel();
+            }
         }
+        let name = name.into();
         let id = self.next_id;
         self.next_id += 1;
         self.latest.insert(kind, id);
         let progress = Progress::default();
         self.running.push(Running {
             id,
-            name: name.into(),
+            name: name.clone(),
             progress: progress.clone(),
             kind,
         });
@@ -210,7 +232,15 @@ impl Jobs {
         std::thread::Builder::new()
             .name(format!("binscape-{}", kind.name()))
             .spawn(move || {
-                let outcome = work(&progress);
+                // Without this a panic would send nothing: the job would show as running for
+                // ever and block what waits on its kind.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&progress)))
+                        .unwrap_or_else(|payload| Outcome::Panicked {
+                            kind,
+                            name,
+                            message: panic_message(payload.as_ref()),
+                        });
                 let _ = tx.send(Done {
                     id,
                     data_generation,
@@ -255,6 +285,15 @@ impl Jobs {
     }
 }
 
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panicked".into())
+}
+
 /// The map job: 2-D layout of `input`, the hierarchy of the points to cluster, the first cut.
 pub fn map_and_cluster(
     input: Arc<Matrix>,
@@ -271,4 +310,74 @@ pub fn map_and_cluster(
         hierarchy: Arc::new(m.hierarchy),
         cut,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn wait(jobs: &mut Jobs, n: usize) -> Vec<Done> {
+        let start = Instant::now();
+        let mut done = Vec::new();
+        while done.len() < n {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "jobs never ended"
+            );
+            done.extend(jobs.poll());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        done
+    }
+
+    #[test]
+    fn a_panicking_job_reports_its_panic_and_stops_running() {
+        let mut jobs = Jobs::default();
+        let id = jobs.spawn(JobKind::Map, "Mapping", 0, |_| panic!("boom {}", 1));
+        let done = wait(&mut jobs, 1);
+        assert_eq!(done[0].id, id);
+        match &done[0].outcome {
+            Outcome::Panicked {
+                kind,
+                name,
+                message,
+            } => {
+                assert_eq!((*kind, name.as_str()), (JobKind::Map, "Mapping"));
+                assert_eq!(message, "boom 1");
+            }
+            _ => panic!("not reported as a panic"),
+        }
+        assert!(!jobs.is_running(JobKind::Map));
+    }
+
+    #[test]
+    fn exports_run_side_by_side_but_other_kinds_supersede() {
+        let mut jobs = Jobs::default();
+        for kind in [JobKind::Export, JobKind::Session] {
+            // The first job waits until the second has started, then says if it was cancelled.
+            let (go, wait_go) = crossbeam_channel::bounded::<()>(0);
+            jobs.spawn(kind, "first", 0, move |p| {
+                wait_go.recv().unwrap();
+                Outcome::Exported(Ok(p.cancelled().to_string()))
+            });
+            jobs.spawn(kind, "second", 0, |_| {
+                Outcome::Exported(Ok("second".into()))
+            });
+            go.send(()).unwrap();
+            let cancelled: Vec<String> = wait(&mut jobs, 2)
+                .into_iter()
+                .filter_map(|d| match d.outcome {
+                    Outcome::Exported(Ok(m)) if m != "second" => Some(m),
+                    _ => None,
+                })
+                .collect();
+            let want = if kind == JobKind::Export {
+                "false"
+            } else {
+                "true"
+            };
+            assert_eq!(cancelled, [want], "{kind:?}");
+        }
+    }
 }

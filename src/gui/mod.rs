@@ -13,6 +13,8 @@ mod panels;
 pub mod scatter;
 mod selection;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use actions::Action;
 pub use app::Explorer;

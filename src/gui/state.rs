@@ -74,6 +74,9 @@ pub struct LossLog {
 
 pub struct Training {
     pub trainer: Trainer,
+    /// The reads' generation it trains on: its events, previews and latent belong to those
+    /// reads alone.
+    pub data_generation: u64,
     pub step: u64,
     pub steps_total: u64,
     pub epoch: usize,

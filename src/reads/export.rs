@@ -30,12 +30,17 @@ pub fn write_atomically(
     result
 }
 
+/// A temporary sibling of `path`, new for every call: two writes of one path at once (two
+/// exports from the explorer, parallel tests) must not share a temporary file, or one removes
+/// or interleaves with the other's. The pid keeps other processes apart.
 fn tmp_name(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+    path.with_file_name(format!(".{name}.tmp{}-{n}", std::process::id()))
 }
 
 /// Writes one FASTA per group in a single pass over the source file: `groups[g]` is the output
@@ -103,4 +108,54 @@ pub fn export_fasta(
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_of_a_path_has_its_own_temporary_file() {
+        let p = Path::new("/some/dir/out.fasta");
+        let (a, b) = (tmp_name(p), tmp_name(p));
+        assert_ne!(a, b);
+        assert_eq!(
+            a.parent(),
+            p.parent(),
+            "the rename must stay on one file system"
+        );
+    }
+
+    #[test]
+    fn writes_of_one_path_at_once_each_leave_a_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let (a_started, wait_a) = crossbeam_channel::bounded::<()>(0);
+        let (b_done, wait_b) = crossbeam_channel::bounded::<()>(0);
+        std::thread::scope(|s| {
+            // A opens its temporary file, then B writes and renames whole, then A finishes.
+            let a = s.spawn(|| {
+                write_atomically(&path, |w| {
+                    w.write_all(b"first\n").unwrap();
+                    a_started.send(()).unwrap();
+                    wait_b.recv().unwrap();
+                    w.write_all(b"first again\n").unwrap();
+                    Ok(())
+                })
+            });
+            wait_a.recv().unwrap();
+            write_atomically(&path, |w| {
+                w.write_all(b"second\n").map_err(|e| Error::write(&path, e))
+            })
+            .unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+            b_done.send(()).unwrap();
+            a.join().unwrap().unwrap();
+        });
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "first\nfirst again\n"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

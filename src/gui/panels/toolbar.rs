@@ -44,9 +44,9 @@ pub(super) fn toolbar(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             out.push(Action::Pick(Pick::SaveSession));
         }
         ui.separator();
-        let can_export = app.selection.reads > 0 && !app.jobs.is_running(JobKind::Export);
+        // Exports run side by side (each to its own file), so one running disables none.
         if ui
-            .add_enabled(can_export, egui::Button::new("Export selection…"))
+            .add_enabled(app.selection.reads > 0, egui::Button::new("Export selection…"))
             .on_hover_text("Selected reads to FASTA, with their original ids and full sequences")
             .clicked()
         {
