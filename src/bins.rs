@@ -311,6 +311,13 @@ impl Cut {
                         g.fragments
                     );
                 }
+                if g.shared_loci > 0 {
+                    said += &format!(
+                        ", unbinned {} small bin(s) of loci that several genomes share (each \
+                         read then went where its own overlaps and sequence say)",
+                        g.shared_loci
+                    );
+                }
                 if g.sequence_moved + g.sequence_rescued > 0 {
                     said += &format!(
                         "; of the {} reads they left in doubt, sequence models moved {} and placed {} unbinned",

@@ -628,6 +628,14 @@ fn graph_labels(
     // Last, once the votes have settled which bins are loci of several genomes.
     let (voted, fragments) = crate::graph::join_fragments(&voted, o, &index.lengths);
     report.fragments = fragments;
+    // Loci several genomes share, each read to where its own overlaps and sequence say.
+    let (cleared, shared) = crate::graph::shared_loci(&voted, o, &index.lengths);
+    report.shared_loci = shared;
+    let voted = if shared == 0 {
+        voted
+    } else {
+        by_sequence(crate::graph::correct(&cleared, o, adj).0, None)?.0
+    };
     report.shallow_made = shallow;
     let failed = Failed {
         seeds: crate::graph::failed_seeds(&voted, seeded, shallow, cut.min_cluster_size),
