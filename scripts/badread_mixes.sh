@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Mixes of real genomes not in ../shared/data/refs (other strains, and V. cholerae), simulated
+# with Badread (another simulator than binscape's own), as the README's session 21 made them:
+#
+#   scripts/badread_mixes.sh DIR [MIXES]        # MIXES: any of B1 B3 (default both)
+#
+# Writes DIR/MIX/mix.fa and DIR/MIX/mix.tsv (read_id, genome). Needs `badread` on PATH (0.4.2:
+# github.com/rrwick/Badread, pip-installed with edlib, numpy and scipy), python3, and Debian's
+# apt-get to fetch the genomes from the packages that ship them as example data
+# (sibelia-examples, kleborate-examples, ragout-examples, abacas-examples). B1 follows the
+# recipe of session 18's B1 (not the same reads: other Badread seeds); B3 is new. Each genome is
+# simulated on its own (quantity = share x reads x mean length), then the reads are shuffled.
+set -euo pipefail
+dir=${1:?usage: scripts/badread_mixes.sh DIR [MIXES]}
+mixes=${2:-B1 B3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+refs=$root/../shared/data/refs
+mkdir -p "$dir/genomes"
+dir=$(cd "$dir" && pwd)
+g=$dir/genomes
+
+genomes() {
+    [ -s "$g/vc.fa" ] && return
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download sibelia-examples kleborate-examples ragout-examples \
+        abacas-examples >/dev/null && for d in *.deb; do dpkg -x "$d" x; done)
+    local x=$tmp/x/usr/share/doc
+    local sib=$x/sibelia/examples rag=$x/ragout/examples kle=$x/kleborate/examples/data
+    zcat "$refs/Ecoli_536.fa.gz" >"$g/ec.fa"
+    zcat "$refs/Mtuberculosis_H37Rv.fa.gz" >"$g/mt.fa"
+    zcat "$refs/lambda.fa.gz" >"$g/la.fa"
+    xzcat "$kle/MGH78578.fna.xz" >"$g/kp.fa"
+    xzcat "$kle/Klebs_Kp1084.fna.xz" >"$g/kp2.fa"
+    zcat "$sib/C-Sibelia/Staphylococcus_aureus/RN4220.fasta.gz" >"$g/sa.fa"
+    zcat "$sib/Sibelia/Helicobacter_pylori/Helicobacter_pylori.fasta.gz" |
+        awk '/^>/{p=/Gambia/} p' >"$g/hp.fa"
+    zcat "$rag/E.Coli/references/MG1655-K12.fasta.gz" >"$g/ec2.fa"
+    zcat "$rag/V.Cholerae/references/O395.fasta.gz" >"$g/vc.fa"
+    zcat "$rag/S.Aureus/references/COL.fasta.gz" >"$g/sa2.fa"
+    zcat "$rag/H.Pylori/references/G27.fasta.gz" >"$g/hp2.fa"
+    zcat "$x/abacas-examples/SS_SC84.dna.gz" >"$g/ss.fa"
+    rm -rf "$tmp"
+}
+
+# simulate NAME MODEL IDENTITY LENGTH READS SEED "genome:share ..."
+simulate() {
+    local name=$1 model=$2 identity=$3 length=$4 reads=$5 seed=$6 shares=$7
+    local out=$dir/$name
+    [ -s "$out/mix.tsv" ] && return
+    mkdir -p "$out"
+    local i=0
+    for gs in $shares; do
+        local gn=${gs%:*} share=${gs#*:}
+        i=$((i + 1))
+        badread simulate --reference "$g/$gn.fa" \
+            --quantity $((reads * share / 100 * ${length%,*})) --length "$length" \
+            --identity "$identity" --error_model "$model" --qscore_model "$model" \
+            --seed $((seed + i)) --junk_reads 0 --random_reads 0 --chimeras 1 2>/dev/null |
+            awk 'NR % 4 == 2' >"$out/$gn.seq"
+    done
+    python3 - "$out" $shares <<'EOF'
+import random, sys
+out, names = sys.argv[1], [s.split(':')[0] for s in sys.argv[2:]]
+reads = [(line.strip(), n) for n in sorted(names) for line in open(f'{out}/{n}.seq')]
+random.Random(5).shuffle(reads)
+with open(f'{out}/mix.fa', 'w') as fa, open(f'{out}/mix.tsv', 'w') as tsv:
+    tsv.write('read_id\tspecies\n')
+    for k, (seq, n) in enumerate(reads):
+        fa.write(f'>r{k + 1:07d}\n{seq}\n')
+        tsv.write(f'r{k + 1:07d}\t{n}\n')
+print(out, len(reads), 'reads')
+EOF
+    rm -f "$out"/*.seq
+}
+
+genomes
+for m in $mixes; do
+    case $m in
+    B1) simulate B1 nanopore2023 90,97,4 6000,5000 5300 100 \
+        "ec:21 sa:21 kp:20 mt:13 ss:12 hp:10 la:3" ;;
+    B3) simulate B3 nanopore2020 90,97,4 5000,4000 5000 300 \
+        "ec2:18 vc:15 kp2:13 sa2:13 mt:15 ss:12 hp2:11 la:3" ;;
+    *) echo "unknown mix $m" >&2 && exit 2 ;;
+    esac
+done
