@@ -131,5 +131,20 @@ fn main() {
             "{n:>8} reads: still {still:6.1} ms/frame (max {still_max:.1}), hover {hover:6.1} \
              (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1})"
         );
+        // What a map's arrival costs (a preview while training, every few seconds): the bins'
+        // summaries and the hover grid, made on the map's job thread since session 21 (on the
+        // UI thread they were two frames' time at a million reads).
+        let (m, index) = (app.map.as_ref().unwrap(), &app.data.as_ref().unwrap().index);
+        let t = Instant::now();
+        let cut = Cut::of(m.cut.clustering.clone(), 10, index, None, None);
+        let summaries = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let grid = Grid::build(&m.xy);
+        let grid_ms = t.elapsed().as_secs_f64() * 1e3;
+        std::hint::black_box((cut, grid));
+        println!(
+            "{n:>8} reads: a map's arrival (on its job's thread): summaries {summaries:.1} ms, \
+             hover grid {grid_ms:.1} ms"
+        );
     }
 }

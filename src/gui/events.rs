@@ -1,11 +1,9 @@
 //! What comes back from the workers: the trainer's events and the jobs' outcomes, taken in
 //! once per frame and applied to the explorer's state.
 use super::jobs::{Done, JobKind, Outcome, Pick};
-use super::scatter::Grid;
 use super::selection::Selection;
 use super::state::{Dataset, LossLog, MapView};
 use super::{Explorer, file_name};
-use crate::bins::Cut;
 use crate::model::{TrainCommand, TrainEvent};
 use std::time::{Duration, Instant};
 
@@ -117,19 +115,27 @@ impl Explorer {
                 .as_ref()
                 .filter(|m| !m.is_final())
                 .map(|m| m.cut.clustering.labels.clone());
+            let index = self.data.as_ref().map(|d| d.index.clone());
+            let labels = self.labels.clone();
             self.jobs.spawn(
                 JobKind::Preview,
                 "Mapping the latent while training",
                 self.data_generation,
                 move |progress| {
-                    Outcome::Previewed(crate::preview::preview(
-                        &plan,
-                        &latent,
-                        step,
-                        &s,
-                        previous.as_deref(),
-                        progress,
-                    ))
+                    Outcome::Previewed(
+                        crate::preview::preview(
+                            &plan,
+                            &latent,
+                            step,
+                            &s,
+                            previous.as_deref(),
+                            progress,
+                        )
+                        .and_then(|p| {
+                            let index = index.ok_or(crate::Error::Cancelled)?;
+                            Ok(super::jobs::Shown::of(p, &index, labels.as_deref()))
+                        }),
+                    )
                 },
             );
         }
@@ -259,7 +265,7 @@ impl Explorer {
                 self.history = Default::default();
                 self.status = m.cut.describe(self.settings.refine);
                 self.map = Some(MapView {
-                    grid: Grid::build(&m.xy),
+                    grid: m.grid,
                     xy: m.xy,
                     points: m.points,
                     hierarchy: m.hierarchy,
@@ -365,8 +371,13 @@ impl Explorer {
 
     /// Shows a map drawn while training. Previews of one training share a view generation, so
     /// the view (pan, zoom) stays where the user put it from one refresh to the next.
-    fn show_preview(&mut self, p: crate::preview::Preview) {
+    fn show_preview(&mut self, shown: super::jobs::Shown) {
         let Some(d) = &self.data else { return };
+        let super::jobs::Shown {
+            preview: p,
+            cut,
+            grid,
+        } = shown;
         let generation = match &self.map {
             Some(m) if !m.is_final() => m.generation,
             _ => {
@@ -374,13 +385,6 @@ impl Explorer {
                 self.map_generation
             }
         };
-        let cut = Cut::of(
-            p.clustering,
-            p.min_cluster_size,
-            &d.index,
-            self.labels.as_deref(),
-            None,
-        );
         let sampled = self
             .training
             .as_ref()
@@ -396,7 +400,7 @@ impl Explorer {
             p.step, cut.clustering.n_clusters
         );
         self.map = Some(MapView {
-            grid: Grid::build(&p.xy),
+            grid,
             xy: p.xy,
             points: Arc::new(crate::features::Matrix::default()),
             hierarchy: Arc::new(crate::cluster::Hierarchy::default()),
