@@ -276,6 +276,13 @@ impl Session {
                 "damaged session (bins, selection or map out of range)".into()
             ));
         }
+        // A latent that is not finite would be mapped again ("Re-map latent") into nonsense.
+        if latent
+            .as_ref()
+            .is_some_and(|l| l.data.iter().any(|v| !v.is_finite()))
+        {
+            return Err(bad("damaged session (its latent is not finite)".into()));
+        }
         Ok(Session {
             settings: h.settings,
             reads: h.reads,
@@ -385,6 +392,11 @@ mod tests {
         let mut s = session(12);
         s.clustering.n_clusters = (1usize << 62) + 2;
         assert!(bad(s).contains("bins for 12 reads"));
+        let mut s = session(12);
+        if let Some(l) = &mut s.latent {
+            l.data[5] = f32::NAN;
+        }
+        assert!(bad(s).contains("latent is not finite"));
         for name in ["../../escaped", "a\tb", "unbinned", "bin_1", ""] {
             let mut s = session(12);
             s.names = vec![None, Some(name.into())];
