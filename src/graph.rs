@@ -1015,9 +1015,15 @@ pub fn join_fragments(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> (
 /// of many copies (or the reads of a short contig: S. aureus RN4220's 179, 240× deeper).
 const LOCUS_COPIES: f64 = 16.0;
 
+/// Least share of a piece's overlap ends that its two genome-sized bins hold together for it to
+/// be a locus they share: the ribosomal-operon bins of the Badread mixes 3.0-6.2 %; a phage well
+/// under 1 % (lambda on mix S at three seeds: 0.63 % to one genome and 0.24 % to another, 7×
+/// deeper than the first, so depth alone would not keep it).
+const SHARED_LINK: f64 = 0.02;
+
 /// Bins too small to be a genome ([`LEAST_GENOME`]) whose reads overlap two genome-sized bins
 /// alike (the second holds at least 1/[`PIECE_LEAD`] of the first's overlaps, together at least
-/// [`PIECE_LINK`] of the piece's) are unbinned, for each read to go where its own overlaps and
+/// [`SHARED_LINK`] of the piece's) are unbinned, for each read to go where its own overlaps and
 /// sequence say: the ribosomal operons of several genomes, whose reads overlap each other across
 /// the genomes and share a composition of their own, so that composition put them together
 /// (Badread mixes of real genomes: V. cholerae with S. aureus, E. coli with K. pneumoniae; 31 to
@@ -1030,7 +1036,7 @@ pub fn shared_loci(labels: &[i32], overlaps: &Overlaps, lengths: &[u32]) -> (Vec
         if let [Some((a, first)), Some((b, second))] = p.to {
             let hosts = pieces.sizes[a].coverage.max(pieces.sizes[b].coverage);
             shared[p.bin] = second * PIECE_LEAD > first
-                && first + second >= PIECE_LINK * p.ends
+                && first + second >= SHARED_LINK * p.ends
                 && pieces.sizes[p.bin].coverage <= LOCUS_COPIES * hosts;
         }
     }
