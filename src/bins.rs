@@ -10,7 +10,7 @@ use crate::refine::Split;
 use crate::settings::Settings;
 
 mod edits;
-pub use edits::{Edit, check_name, check_names};
+pub use edits::{Edit, check_names};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BinSummary {

@@ -1681,6 +1681,14 @@ mod tests {
         n
     }
 
+    /// Labels of consecutive blocks of reads: (reads, label) each.
+    fn blocks(sizes: &[(u32, i32)]) -> Vec<i32> {
+        sizes
+            .iter()
+            .flat_map(|&(reads, label)| std::iter::repeat_n(label, reads as usize))
+            .collect()
+    }
+
     #[test]
     fn a_small_bin_of_a_locus_two_genomes_share_is_unbinned_and_a_deep_element_is_not() {
         // A: 2 Mb at 10x, B: 1.5 Mb at 10x, X: a 10 kb element of many copies (a read every
@@ -1703,17 +1711,7 @@ mod tests {
             edges.push((a + 100 + i, a + b + 300 + i, 10));
         }
         let lengths = vec![5000u32; n];
-        let mut labels: Vec<i32> = (0..n as u32)
-            .map(|i| {
-                if i < a {
-                    0
-                } else if i < a + b {
-                    1
-                } else {
-                    2
-                }
-            })
-            .collect();
+        let mut labels = blocks(&[(a, 0), (b, 1), (x, 2)]);
         for i in la.clone().chain(lb.clone()) {
             labels[i as usize] = 3;
         }
@@ -1768,17 +1766,7 @@ mod tests {
             edges.push((3200 + i % 800, a + b + i % p, 10));
         }
         let lengths = vec![5000u32; n];
-        let mut labels: Vec<i32> = (0..n as u32)
-            .map(|i| {
-                if i < a {
-                    0
-                } else if i < a + b {
-                    2
-                } else {
-                    3
-                }
-            })
-            .collect();
+        let mut labels = blocks(&[(a, 0), (b, 2), (p, 3)]);
         for l in &mut labels[1000..1200] {
             *l = 1;
         }

@@ -618,11 +618,15 @@ fn graph_labels(
     // Bins that are loci of several genomes, not a genome, go back to the votes.
     let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size, seeded);
     report.loose = loose;
-    let voted = if loose == 0 {
-        voted
-    } else {
-        by_sequence(crate::graph::correct(&cleared, o, adj).0, None)?.0
+    // Reads a rule unbinned (`cleared`: the labels as they were when it unbinned none) go back
+    // to the votes: the overlaps', then the sequence models'.
+    let vote_again = |cleared: Vec<i32>, unbinned: usize| -> Result<Vec<i32>> {
+        if unbinned == 0 {
+            return Ok(cleared);
+        }
+        Ok(by_sequence(crate::graph::correct(&cleared, o, adj).0, None)?.0)
     };
+    let voted = vote_again(cleared, loose)?;
     let (voted, deeper) = crate::graph::deeper_stretches(&voted, o, adj, &index.lengths);
     report.deeper = deeper;
     // Last, once the votes have settled which bins are loci of several genomes.
@@ -631,11 +635,7 @@ fn graph_labels(
     // Loci several genomes share, each read to where its own overlaps and sequence say.
     let (cleared, shared) = crate::graph::shared_loci(&voted, o, &index.lengths);
     report.shared_loci = shared;
-    let voted = if shared == 0 {
-        voted
-    } else {
-        by_sequence(crate::graph::correct(&cleared, o, adj).0, None)?.0
-    };
+    let voted = vote_again(cleared, shared)?;
     report.shallow_made = shallow;
     let failed = Failed {
         seeds: crate::graph::failed_seeds(&voted, seeded, shallow, cut.min_cluster_size),

@@ -52,8 +52,7 @@ impl Edit {
 /// its file with the fifth bin once there is one). Letter case does not tell names apart, as it
 /// does not on some file systems.
 pub fn check_name(name: &str) -> Result<(), String> {
-    if name.trim().is_empty() || name.trim() != name || name.contains(['\t', '\n', '\r', '/', '\\'])
-    {
+    if name.is_empty() || name.trim() != name || name.contains(['\t', '\n', '\r', '/', '\\']) {
         return Err("a bin name needs a character and no tab, newline or slash".into());
     }
     if name.starts_with('.') {
