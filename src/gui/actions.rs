@@ -221,32 +221,70 @@ impl Explorer {
     }
 
     /// Puts a session's map, bins, selection and curves back over the reads just read (which
-    /// must be the session's reads), and rebuilds the hierarchy for the sliders on a job.
-    pub(crate) fn restore_session(&mut self, s: crate::session::Session) {
+    /// must be the session's reads). Its bins' summaries and hover grid are made on a job (32 ms
+    /// at a million reads: two dropped frames on the UI thread), then [`Self::restored`] shows
+    /// them and rebuilds the hierarchy for the sliders on another.
+    pub(crate) fn restore_session(&mut self, mut s: crate::session::Session) {
         let Some(d) = &self.data else { return };
         if let Err(e) = s.check_reads(&d.index) {
             self.errors.push(e.to_string());
             return;
         }
-        let index = d.index.clone();
-        let cut = s.cut(&index, self.labels.as_deref());
-        self.latent = s.latent.map(Arc::new);
+        let (index, labels) = (d.index.clone(), self.labels.clone());
+        self.latent = s.latent.take().map(Arc::new);
+        let curves = std::mem::take(&mut s.curves);
         self.loss = LossLog {
-            rl: s.curves.rl,
-            kld: s.curves.kld,
-            total: s.curves.total,
-            weight_changes: s.curves.weight_changes,
+            rl: curves.rl,
+            kld: curves.kld,
+            total: curves.total,
+            weight_changes: curves.weight_changes,
         };
         self.map_generation += 1;
         let generation = self.map_generation;
-        let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
+        self.history = Default::default();
+        self.jobs.spawn(
+            JobKind::Hierarchy,
+            "Restoring the session's bins",
+            self.data_generation,
+            move |_| {
+                let cut = s.cut(&index, labels.as_deref());
+                let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
+                Outcome::Restored(
+                    generation,
+                    Box::new(super::jobs::Restored {
+                        grid: super::scatter::Grid::build(&s.map),
+                        xy: s.map,
+                        points,
+                        cut,
+                        selected: s.selected,
+                        labels,
+                    }),
+                )
+            },
+        );
+    }
+
+    /// A reopened session's bins, made on a job by [`Self::restore_session`], shown (unless a
+    /// map of its own replaced it meanwhile); the hierarchy is then rebuilt on a job.
+    pub(crate) fn restored(&mut self, generation: u64, r: super::jobs::Restored) {
+        if generation != self.map_generation {
+            return;
+        }
+        let super::jobs::Restored {
+            grid,
+            xy,
+            points,
+            cut,
+            selected,
+            labels,
+        } = r;
         self.status = format!(
             "Session restored: {} (no training needed)",
             cut.describe(false)
         );
         self.map = Some(super::MapView {
-            grid: super::scatter::Grid::build(&s.map),
-            xy: s.map,
+            grid,
+            xy,
             points: points.clone(),
             hierarchy: Arc::new(crate::cluster::Hierarchy::default()),
             cut,
@@ -254,9 +292,15 @@ impl Explorer {
             preview: None,
             hierarchy_pending: true,
         });
-        self.history = Default::default();
-        self.select_rows(&s.selected, false);
-        self.refresh_colours();
+        self.select_rows(&selected, false);
+        // The labels came in while the bins were being summarised: score them.
+        let same = match (&labels, &self.labels) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            self.rescore();
+        }
         let settings = self.settings.clone();
         self.jobs.spawn(
             JobKind::Hierarchy,

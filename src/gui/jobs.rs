@@ -165,6 +165,17 @@ impl Shown {
     }
 }
 
+/// A reopened session's bins as the UI shows them, made on a job.
+pub struct Restored {
+    pub grid: Grid,
+    pub xy: Vec<f32>,
+    pub points: Arc<Matrix>,
+    pub cut: Cut,
+    pub selected: Vec<u32>,
+    /// The labels the bins were scored with (the UI's may have come in since).
+    pub labels: Option<Arc<Labels>>,
+}
+
 pub enum Outcome {
     Loaded(PathBuf, Result<LoadedReads>),
     Labels(PathBuf, Result<Labels>),
@@ -181,6 +192,8 @@ pub enum Outcome {
     Picked(Pick, Option<PathBuf>),
     SessionSaved(Result<PathBuf>),
     SessionOpened(PathBuf, Result<Box<crate::session::Session>>),
+    /// A reopened session's bins, for the map of that generation.
+    Restored(u64, Box<Restored>),
     /// The hierarchy of a reopened session's map, for the sliders.
     Hierarchy(u64, Result<Arc<Hierarchy>>),
     /// The job panicked (a bug): reported like a failed job instead of running forever.

@@ -165,6 +165,41 @@ fn saving_a_reopened_session_leaves_its_hierarchy_rebuilding() {
 }
 
 #[test]
+fn a_reopened_sessions_bins_made_on_a_job_give_way_to_a_newer_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_session(dir.path());
+    let startup = Startup {
+        session: Some(path),
+        ..Startup::default()
+    };
+    let mut app = Explorer::with_dialogs(startup, Arc::new(NoDialogs));
+    poll_until(&mut app, "the session's map", |a| {
+        a.map.is_some() && idle(a)
+    });
+    let m = app.map.as_ref().unwrap();
+    assert_eq!(m.xy.len(), 2 * 1200);
+    assert!(
+        m.grid.bounds[2] > m.grid.bounds[0],
+        "the hover grid is built"
+    );
+    assert!(app.status.starts_with("Session restored"), "{}", app.status);
+    // Bins summarised for a map that a newer one has since replaced are not shown.
+    let late = super::jobs::Restored {
+        grid: Default::default(),
+        xy: Vec::new(),
+        points: Arc::new(crate::features::Matrix::new(0, 2, Vec::new())),
+        cut: m.cut.clone(),
+        selected: Vec::new(),
+        labels: None,
+    };
+    let generation = m.generation;
+    app.map_generation += 1;
+    app.restored(generation, late);
+    assert_eq!(app.map.as_ref().unwrap().xy.len(), 2 * 1200);
+    assert!(idle(&app), "no hierarchy rebuilt for bins not shown");
+}
+
+#[test]
 fn a_cancelled_hierarchy_rebuild_frees_the_sliders_which_rebuild_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_session(dir.path());
