@@ -6,42 +6,16 @@
 #
 # Writes DIR/MIX/mix.fa and DIR/MIX/mix.tsv (read_id, genome). Needs `badread` on PATH (0.4.2:
 # github.com/rrwick/Badread, pip-installed with edlib, numpy and scipy), python3, and Debian's
-# apt-get to fetch the genomes from the packages that ship them as example data
-# (sibelia-examples, kleborate-examples, ragout-examples, abacas-examples). B1 follows the
-# recipe of session 18's B1 (not the same reads: other Badread seeds); B3 is new. Each genome is
-# simulated on its own (quantity = share x reads x mean length), then the reads are shuffled.
+# apt-get to fetch the genomes (scripts/genomes.sh). B1 follows the recipe of session 18's B1
+# (not the same reads: other Badread seeds); B3 is new. Each genome is simulated on its own
+# (quantity = share x reads x mean length), then the reads are shuffled.
 set -euo pipefail
 dir=${1:?usage: scripts/badread_mixes.sh DIR [MIXES]}
 mixes=${2:-B1 B3}
 root=$(cd "$(dirname "$0")/.." && pwd)
-refs=$root/../shared/data/refs
 mkdir -p "$dir/genomes"
 dir=$(cd "$dir" && pwd)
 g=$dir/genomes
-
-genomes() {
-    [ -s "$g/vc.fa" ] && return
-    local tmp
-    tmp=$(mktemp -d)
-    (cd "$tmp" && apt-get download sibelia-examples kleborate-examples ragout-examples \
-        abacas-examples >/dev/null && for d in *.deb; do dpkg -x "$d" x; done)
-    local x=$tmp/x/usr/share/doc
-    local sib=$x/sibelia/examples rag=$x/ragout/examples kle=$x/kleborate/examples/data
-    zcat "$refs/Ecoli_536.fa.gz" >"$g/ec.fa"
-    zcat "$refs/Mtuberculosis_H37Rv.fa.gz" >"$g/mt.fa"
-    zcat "$refs/lambda.fa.gz" >"$g/la.fa"
-    xzcat "$kle/MGH78578.fna.xz" >"$g/kp.fa"
-    xzcat "$kle/Klebs_Kp1084.fna.xz" >"$g/kp2.fa"
-    zcat "$sib/C-Sibelia/Staphylococcus_aureus/RN4220.fasta.gz" >"$g/sa.fa"
-    zcat "$sib/Sibelia/Helicobacter_pylori/Helicobacter_pylori.fasta.gz" |
-        awk '/^>/{p=/Gambia/} p' >"$g/hp.fa"
-    zcat "$rag/E.Coli/references/MG1655-K12.fasta.gz" >"$g/ec2.fa"
-    zcat "$rag/V.Cholerae/references/O395.fasta.gz" >"$g/vc.fa"
-    zcat "$rag/S.Aureus/references/COL.fasta.gz" >"$g/sa2.fa"
-    zcat "$rag/H.Pylori/references/G27.fasta.gz" >"$g/hp2.fa"
-    zcat "$x/abacas-examples/SS_SC84.dna.gz" >"$g/ss.fa"
-    rm -rf "$tmp"
-}
 
 # simulate NAME MODEL IDENTITY LENGTH READS SEED "genome:share ..."
 simulate() {
@@ -74,7 +48,7 @@ EOF
     rm -f "$out"/*.seq
 }
 
-genomes
+"$root/scripts/genomes.sh" "$g"
 for m in $mixes; do
     case $m in
     B1) simulate B1 nanopore2023 90,97,4 6000,5000 5300 100 \
