@@ -221,24 +221,13 @@ impl Explorer {
     }
 
     /// Puts a session's map, bins, selection and curves back over the reads just read (which
-    /// must be the session's reads). Its bins' summaries and hover grid are made on a job (32 ms
-    /// at a million reads: two dropped frames on the UI thread), then [`Self::restored`] shows
-    /// them and rebuilds the hierarchy for the sliders on another.
+    /// must be the session's reads). Checking the reads (a hash of every read id) and making its
+    /// bins' summaries and hover grid are done on a job (at a million reads 15, 23 and 32 ms,
+    /// `cargo bench --bench frame`: four frames on the UI thread); [`Self::restored`] then
+    /// shows them and rebuilds the hierarchy for the sliders on another.
     pub(crate) fn restore_session(&mut self, mut s: crate::session::Session) {
         let Some(d) = &self.data else { return };
-        if let Err(e) = s.check_reads(&d.index) {
-            self.errors.push(e.to_string());
-            return;
-        }
         let (index, labels) = (d.index.clone(), self.labels.clone());
-        self.latent = s.latent.take().map(Arc::new);
-        let curves = std::mem::take(&mut s.curves);
-        self.loss = LossLog {
-            rl: curves.rl,
-            kld: curves.kld,
-            total: curves.total,
-            weight_changes: curves.weight_changes,
-        };
         self.map_generation += 1;
         let generation = self.map_generation;
         self.history = Default::default();
@@ -247,19 +236,21 @@ impl Explorer {
             "Restoring the session's bins",
             self.data_generation,
             move |_| {
-                let cut = s.cut(&index, labels.as_deref());
-                let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
-                Outcome::Restored(
-                    generation,
+                let restored = s.check_reads(&index).map(|()| {
+                    let cut = s.cut(&index, labels.as_deref());
+                    let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
                     Box::new(super::jobs::Restored {
                         grid: super::scatter::Grid::build(&s.map),
-                        xy: s.map,
+                        xy: std::mem::take(&mut s.map),
                         points,
                         cut,
-                        selected: s.selected,
+                        selected: std::mem::take(&mut s.selected),
                         labels,
-                    }),
-                )
+                        latent: s.latent.take(),
+                        curves: std::mem::take(&mut s.curves),
+                    })
+                });
+                Outcome::Restored(generation, restored)
             },
         );
     }
@@ -277,7 +268,16 @@ impl Explorer {
             cut,
             selected,
             labels,
+            latent,
+            curves,
         } = r;
+        self.latent = latent.map(Arc::new);
+        self.loss = LossLog {
+            rl: curves.rl,
+            kld: curves.kld,
+            total: curves.total,
+            weight_changes: curves.weight_changes,
+        };
         self.status = format!(
             "Session restored: {} (no training needed)",
             cut.describe(false)

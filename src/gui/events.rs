@@ -215,7 +215,8 @@ impl Explorer {
             Outcome::SessionSaved(Err(e)) => self.errors.push(e.to_string()),
             Outcome::SessionOpened(path, Ok(s)) => self.open_session_reads(path, *s),
             Outcome::SessionOpened(_, Err(e)) => self.errors.push(e.to_string()),
-            Outcome::Restored(generation, r) => self.restored(generation, *r),
+            Outcome::Restored(generation, Ok(r)) => self.restored(generation, *r),
+            Outcome::Restored(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Hierarchy(generation, Ok(h)) => {
                 if let Some(m) = self.map.as_mut().filter(|m| m.generation == generation) {
                     m.hierarchy = h;

@@ -174,6 +174,8 @@ pub struct Restored {
     pub selected: Vec<u32>,
     /// The labels the bins were scored with (the UI's may have come in since).
     pub labels: Option<Arc<Labels>>,
+    pub latent: Option<Matrix>,
+    pub curves: crate::session::Curves,
 }
 
 pub enum Outcome {
@@ -192,8 +194,9 @@ pub enum Outcome {
     Picked(Pick, Option<PathBuf>),
     SessionSaved(Result<PathBuf>),
     SessionOpened(PathBuf, Result<Box<crate::session::Session>>),
-    /// A reopened session's bins, for the map of that generation.
-    Restored(u64, Box<Restored>),
+    /// A reopened session's bins, for the map of that generation (an error: the reads are not
+    /// the session's).
+    Restored(u64, Result<Box<Restored>>),
     /// The hierarchy of a reopened session's map, for the sliders.
     Hierarchy(u64, Result<Arc<Hierarchy>>),
     /// The job panicked (a bug): reported like a failed job instead of running forever.

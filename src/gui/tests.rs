@@ -191,12 +191,30 @@ fn a_reopened_sessions_bins_made_on_a_job_give_way_to_a_newer_map() {
         cut: m.cut.clone(),
         selected: Vec::new(),
         labels: None,
+        latent: None,
+        curves: Default::default(),
     };
     let generation = m.generation;
     app.map_generation += 1;
     app.restored(generation, late);
     assert_eq!(app.map.as_ref().unwrap().xy.len(), 2 * 1200);
     assert!(idle(&app), "no hierarchy rebuilt for bins not shown");
+}
+
+#[test]
+fn a_session_over_other_reads_says_so_and_shows_nothing_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_session(dir.path());
+    let mut s = crate::session::Session::load(&path).unwrap();
+    s.reads = demo_subset(dir.path(), 600);
+    let mut app = Explorer::with_dialogs(Startup::default(), Arc::new(NoDialogs));
+    app.open_session_reads(path, s);
+    poll_until(&mut app, "the check of the reads", |a| {
+        !a.errors.is_empty() && idle(a)
+    });
+    assert!(app.errors[0].contains("600 reads"), "{:?}", app.errors);
+    assert!(app.map.is_none() && app.latent.is_none());
+    assert_eq!(app.data.as_ref().unwrap().index.len(), 600);
 }
 
 #[test]
