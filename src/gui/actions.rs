@@ -235,11 +235,12 @@ impl Explorer {
             JobKind::Hierarchy,
             "Restoring the session's bins",
             self.data_generation,
-            move |_| {
-                let restored = s.check_reads(&index).map(|()| {
+            move |progress| {
+                let restored = s.check_reads(&index).and_then(|()| {
+                    // Tens of milliseconds at a million reads: Cancel is heard once, at the end.
                     let cut = s.cut(&index, labels.as_deref());
                     let points = Arc::new(Matrix::new(index.len(), 2, s.map.clone()));
-                    Box::new(super::jobs::Restored {
+                    let restored = Box::new(super::jobs::Restored {
                         grid: super::scatter::Grid::build(&s.map),
                         xy: std::mem::take(&mut s.map),
                         points,
@@ -248,7 +249,11 @@ impl Explorer {
                         labels,
                         latent: s.latent.take(),
                         curves: std::mem::take(&mut s.curves),
-                    })
+                    });
+                    if progress.cancelled() {
+                        return Err(crate::Error::Cancelled);
+                    }
+                    Ok(restored)
                 });
                 Outcome::Restored(generation, restored)
             },
@@ -256,9 +261,11 @@ impl Explorer {
     }
 
     /// A reopened session's bins, made on a job by [`Self::restore_session`], shown (unless a
-    /// map of its own replaced it meanwhile); the hierarchy is then rebuilt on a job.
+    /// map of its own replaced it meanwhile, or the user started training instead: the
+    /// session's curves and latent would mix with the new ones); the hierarchy is then rebuilt
+    /// on a job.
     pub(crate) fn restored(&mut self, generation: u64, r: super::jobs::Restored) {
-        if generation != self.map_generation {
+        if generation != self.map_generation || self.training.is_some() {
             return;
         }
         let super::jobs::Restored {

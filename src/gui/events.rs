@@ -216,6 +216,9 @@ impl Explorer {
             Outcome::SessionOpened(path, Ok(s)) => self.open_session_reads(path, *s),
             Outcome::SessionOpened(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Restored(generation, Ok(r)) => self.restored(generation, *r),
+            Outcome::Restored(_, Err(crate::Error::Cancelled)) => {
+                self.status = "The session was not restored (cancelled).".into();
+            }
             Outcome::Restored(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Hierarchy(generation, Ok(h)) => {
                 if let Some(m) = self.map.as_mut().filter(|m| m.generation == generation) {
@@ -250,8 +253,10 @@ impl Explorer {
                 self.labels = Some(Arc::new(l));
                 self.labels_path = Some(path);
                 // Score the bins against the new truth; a cut still in flight was started with
-                // the old labels, so it is redone instead.
-                if self.jobs.is_running(JobKind::Cut) {
+                // the old labels, so it is redone instead (a rescoring in flight while a reopened
+                // session's tree is rebuilt, which cannot re-cut yet, is rescored again).
+                let can_recut = self.map.as_ref().is_some_and(|m| m.can_recut());
+                if self.jobs.is_running(JobKind::Cut) && can_recut {
                     self.recut();
                 } else {
                     self.rescore();

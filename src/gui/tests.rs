@@ -184,21 +184,28 @@ fn a_reopened_sessions_bins_made_on_a_job_give_way_to_a_newer_map() {
     );
     assert!(app.status.starts_with("Session restored"), "{}", app.status);
     // Bins summarised for a map that a newer one has since replaced are not shown.
-    let late = super::jobs::Restored {
+    let late = || super::jobs::Restored {
         grid: Default::default(),
         xy: Vec::new(),
         points: Arc::new(crate::features::Matrix::new(0, 2, Vec::new())),
-        cut: m.cut.clone(),
+        cut: app.map.as_ref().unwrap().cut.clone(),
         selected: Vec::new(),
         labels: None,
         latent: None,
         curves: Default::default(),
     };
+    let (first, second) = (late(), late());
     let generation = m.generation;
     app.map_generation += 1;
-    app.restored(generation, late);
+    app.restored(generation, first);
     assert_eq!(app.map.as_ref().unwrap().xy.len(), 2 * 1200);
     assert!(idle(&app), "no hierarchy rebuilt for bins not shown");
+    // Nor over a training the user started meanwhile (its curves would mix with the session's).
+    app.act(Action::Train);
+    assert!(app.training.is_some());
+    app.restored(app.map_generation, second);
+    assert_eq!(app.map.as_ref().unwrap().xy.len(), 2 * 1200);
+    app.act(Action::StopTraining);
 }
 
 #[test]
