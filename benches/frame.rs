@@ -1,5 +1,6 @@
 //! CPU time per frame of the explorer with a map of 60 k and 1 M reads: a still frame, a frame
-//! with the pointer moving (hover lookup), and a frame while panning (the raster is rebuilt).
+//! with the pointer moving (hover lookup), a frame while panning (the raster made before the drag
+//! moves along) and the frame that lets go (the raster is made for the new view).
 //! Runs the real app headless: egui's pass plus tessellation, the work a frame costs the CPU
 //! before the GPU draws. `cargo bench --bench frame`
 use binscape::bins::Cut;
@@ -127,9 +128,18 @@ fn main() {
             }
             ev
         });
+        // Letting go: the one frame that makes the raster of the view the drag ended at.
+        let (release, _) = time_frames(&ctx, &mut app, 1, |_| {
+            vec![Event::PointerButton {
+                pos: c + vec2(120.0, 60.0),
+                button: PointerButton::Primary,
+                pressed: false,
+                modifiers: Default::default(),
+            }]
+        });
         println!(
             "{n:>8} reads: still {still:6.1} ms/frame (max {still_max:.1}), hover {hover:6.1} \
-             (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1})"
+             (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1}), letting go {release:.1}"
         );
         // What a map's arrival costs (a preview while training, every few seconds): the bins'
         // summaries and the hover grid, made on the map's job thread since session 21 (on the

@@ -306,6 +306,8 @@ pub struct ScatterView {
     moved_by_user: bool,
     /// The last frame's plot area on screen and the map bounds it showed (x0, x1, y0, y1).
     last_view: Option<(egui::Rect, [f64; 4])>,
+    /// Rasters made so far (tests and the frame bench count them).
+    pub rasters_made: u64,
 }
 
 /// The drawing made for the current view.
@@ -341,6 +343,7 @@ impl Default for ScatterView {
             fitted: None,
             moved_by_user: false,
             last_view: None,
+            rasters_made: 0,
         }
     }
 }
@@ -405,6 +408,9 @@ impl ScatterView {
         let drag = &mut self.drag;
         let tool = self.tool;
         let last_view = &mut self.last_view;
+        let rasters_made = &mut self.rasters_made;
+        // The primary button held with the pan tool: the view is being dragged.
+        let dragging = !selecting && ui.input(|i| i.pointer.primary_down());
         let resp = plot.show(ui, |pu| {
             let b = pu.plot_bounds();
             let view = [b.min()[0], b.max()[0], b.min()[1], b.max()[1]];
@@ -423,13 +429,23 @@ impl ScatterView {
                 size,
                 colours: colour_version,
             };
-            // What is drawn depends only on the view and the colours: rebuilt when they change.
-            if *key_slot != Some(key) {
+            // What is drawn depends only on the view and the colours: rebuilt when they change,
+            // but not while the view is dragged: the raster made before moves along, drawn where
+            // it was made for (what comes into view stays empty until the button is let go). At
+            // a million reads a raster takes 20 ms, more than a frame, and panning made one every
+            // frame. The plot's size may change mid-drag too (the status line's hover text
+            // reflows the panels), which the raster, placed by its own bounds, also survives.
+            let keep = dragging
+                && matches!(cache, Drawn::Raster)
+                && texture.is_some()
+                && key_slot.is_some_and(|k| k.colours == colour_version);
+            if *key_slot != Some(key) && !keep {
                 *key_slot = Some(key);
                 *cache = if grid.count_in_rect(xy, vmin, vmax, POINTS_LIMIT) <= POINTS_LIMIT {
                     Drawn::Points(point_groups(xy, colours, &grid.in_rect(xy, vmin, vmax)))
                 } else {
                     let img = rasterize(xy, colours, view, size[0], size[1]);
+                    *rasters_made += 1;
                     match texture {
                         Some(t) => t.set(img, TextureOptions::NEAREST),
                         None => {
@@ -456,6 +472,8 @@ impl ScatterView {
                     }
                 }
                 Drawn::Raster => {
+                    // Where the raster was made for (the view itself, unless a drag moved it).
+                    let view = key_slot.map_or(view, |k| k.bounds);
                     if let Some(t) = texture {
                         pu.image(
                             PlotImage::new(
@@ -622,6 +640,69 @@ mod tests {
                 ((s >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
             })
             .collect()
+    }
+
+    #[test]
+    fn a_drag_moves_the_raster_it_has_and_letting_go_makes_one_for_the_new_view() {
+        let n = 3 * POINTS_LIMIT;
+        let xy = cloud(n);
+        let grid = Grid::build(&xy);
+        let colours = vec![Color32::RED; n];
+        let ctx = egui::Context::default();
+        let mut view = ScatterView::default();
+        let centre = egui::pos2(400.0, 300.0);
+        let frame = |view: &mut ScatterView, events: Vec<egui::Event>| {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(800.0, 600.0),
+                )),
+                events,
+                ..Default::default()
+            };
+            let mut out = ctx.run_ui(input, |ui| {
+                let shown = Shown {
+                    xy: &xy,
+                    grid: &grid,
+                    colours: &colours,
+                    links: None,
+                };
+                view.show(ui, shown, (1, 1), 1);
+            });
+            // No renderer here takes the texture uploads.
+            out.textures_delta.clear();
+            view.last_view().unwrap().1
+        };
+        for _ in 0..3 {
+            frame(&mut view, vec![]);
+        }
+        let (made, before) = (view.rasters_made, frame(&mut view, vec![]));
+        assert!(made >= 1, "the map is a raster at {n} reads");
+        let button = |pos, pressed| egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        };
+        frame(
+            &mut view,
+            vec![egui::Event::PointerMoved(centre), button(centre, true)],
+        );
+        let mut moved_to = before;
+        for step in 1..=10 {
+            let p = centre + egui::vec2(8.0 * step as f32, 4.0 * step as f32);
+            moved_to = frame(&mut view, vec![egui::Event::PointerMoved(p)]);
+        }
+        assert_ne!(moved_to, before, "the drag moved the view");
+        assert_eq!(view.rasters_made, made, "no raster made while dragging");
+        let end = centre + egui::vec2(80.0, 40.0);
+        frame(&mut view, vec![button(end, false)]);
+        frame(&mut view, vec![]);
+        assert_eq!(
+            view.rasters_made,
+            made + 1,
+            "one raster for the view let go at"
+        );
     }
 
     #[test]
