@@ -1,6 +1,6 @@
 //! CPU time per frame of the explorer with a map of 60 k and 1 M reads: a still frame, a frame
 //! with the pointer moving (hover lookup), a frame while panning (the raster made before the drag
-//! moves along) and the frame that lets go (the raster is made for the new view).
+//! moves along), the frame that lets go (the raster is made for the new view), and scrolling.
 //! Runs the real app headless: egui's pass plus tessellation, the work a frame costs the CPU
 //! before the GPU draws. `cargo bench --bench frame`
 use binscape::bins::Cut;
@@ -137,9 +137,26 @@ fn main() {
                 modifiers: Default::default(),
             }]
         });
+        // Scrolling (a wheel notch every third frame, as a spun wheel sends them), then the
+        // frames after it until the view's raster is made.
+        let (scroll, scroll_max) = time_frames(&ctx, &mut app, 30, |i| {
+            let mut ev = vec![Event::PointerMoved(c)];
+            if i % 3 == 0 {
+                ev.push(Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta: vec2(0.0, 24.0),
+                    phase: egui::TouchPhase::Move,
+                    source: egui::MouseWheelSource::Wheel,
+                    modifiers: Default::default(),
+                });
+            }
+            ev
+        });
+        let (_, settle_max) = time_frames(&ctx, &mut app, 30, |_| vec![]);
         println!(
             "{n:>8} reads: still {still:6.1} ms/frame (max {still_max:.1}), hover {hover:6.1} \
-             (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1}), letting go {release:.1}"
+             (max {hover_max:.1}), panning {pan:6.1} (max {pan_max:.1}), letting go {release:.1}, \
+             scrolling {scroll:.1} (max {scroll_max:.1}), after it (max) {settle_max:.1}"
         );
         // What a map's arrival costs (a preview while training, every few seconds): the bins'
         // summaries and the hover grid, made on the map's job thread since session 21 (on the

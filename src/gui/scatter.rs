@@ -409,8 +409,13 @@ impl ScatterView {
         let tool = self.tool;
         let last_view = &mut self.last_view;
         let rasters_made = &mut self.rasters_made;
-        // The primary button held with the pan tool: the view is being dragged.
-        let dragging = !selecting && ui.input(|i| i.pointer.primary_down());
+        // The view is being moved: dragged (the primary button held with the pan tool), or
+        // scrolled or zoomed (egui spreads one wheel notch over several frames).
+        let moving = ui.input(|i| {
+            (!selecting && i.pointer.primary_down())
+                || i.smooth_scroll_delta != egui::Vec2::ZERO
+                || i.zoom_delta() != 1.0
+        });
         let resp = plot.show(ui, |pu| {
             let b = pu.plot_bounds();
             let view = [b.min()[0], b.max()[0], b.min()[1], b.max()[1]];
@@ -430,15 +435,19 @@ impl ScatterView {
                 colours: colour_version,
             };
             // What is drawn depends only on the view and the colours: rebuilt when they change,
-            // but not while the view is dragged: the raster made before moves along, drawn where
-            // it was made for (what comes into view stays empty until the button is let go). At
-            // a million reads a raster takes 20 ms, more than a frame, and panning made one every
-            // frame. The plot's size may change mid-drag too (the status line's hover text
-            // reflows the panels), which the raster, placed by its own bounds, also survives.
-            let keep = dragging
+            // but not while the view moves: the raster made before moves along, drawn where it
+            // was made for (what comes into view stays empty until the view stops). At a million
+            // reads a raster takes 20 ms, more than a frame, and panning made one every frame.
+            // The plot's size may change mid-drag too (the status line's hover text reflows the
+            // panels), which the raster, placed by its own bounds, also survives.
+            let keep = moving
                 && matches!(cache, Drawn::Raster)
                 && texture.is_some()
                 && key_slot.is_some_and(|k| k.colours == colour_version);
+            if keep && *key_slot != Some(key) {
+                // The frame after the view stops makes the raster, even with no input then.
+                pu.ctx().request_repaint();
+            }
             if *key_slot != Some(key) && !keep {
                 *key_slot = Some(key);
                 *cache = if grid.count_in_rect(xy, vmin, vmax, POINTS_LIMIT) <= POINTS_LIMIT {
@@ -702,6 +711,30 @@ mod tests {
             view.rasters_made,
             made + 1,
             "one raster for the view let go at"
+        );
+        // Scrolling moves the view too (over several frames per notch): one raster after it.
+        let wheel = |dy| egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, dy),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: Default::default(),
+        };
+        let before = frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
+        let made = view.rasters_made;
+        let mut scrolled_to = before;
+        for _ in 0..5 {
+            scrolled_to = frame(&mut view, vec![wheel(30.0)]);
+        }
+        assert_ne!(scrolled_to, before, "the wheel moved the view");
+        assert_eq!(view.rasters_made, made, "no raster made while scrolling");
+        for _ in 0..60 {
+            frame(&mut view, vec![]);
+        }
+        assert_eq!(
+            view.rasters_made,
+            made + 1,
+            "one raster once the view stopped"
         );
     }
 
