@@ -33,18 +33,7 @@ simulate() {
             --seed $((seed + i)) --junk_reads 0 --random_reads 0 --chimeras 1 2>/dev/null |
             awk 'NR % 4 == 2' >"$out/$gn.seq"
     done
-    python3 - "$out" $shares <<'EOF'
-import random, sys
-out, names = sys.argv[1], [s.split(':')[0] for s in sys.argv[2:]]
-reads = [(line.strip(), n) for n in sorted(names) for line in open(f'{out}/{n}.seq')]
-random.Random(5).shuffle(reads)
-with open(f'{out}/mix.fa', 'w') as fa, open(f'{out}/mix.tsv', 'w') as tsv:
-    tsv.write('read_id\tspecies\n')
-    for k, (seq, n) in enumerate(reads):
-        fa.write(f'>r{k + 1:07d}\n{seq}\n')
-        tsv.write(f'r{k + 1:07d}\t{n}\n')
-print(out, len(reads), 'reads')
-EOF
+    python3 "$root/scripts/shuffle_mix.py" "$out" $shares
     rm -f "$out"/*.seq
 }
 

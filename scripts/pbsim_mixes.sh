@@ -37,18 +37,7 @@ simulate() {
             --prefix "$gn" "$g/$gn.fa" >/dev/null 2>&1)
         cat "$out/tmp/${gn}"_*.fastq | awk 'NR % 4 == 2' >"$out/$gn.seq"
     done
-    python3 - "$out" $shares <<'PY'
-import random, sys
-out, names = sys.argv[1], [s.split(':')[0] for s in sys.argv[2:]]
-reads = [(line.strip(), n) for n in sorted(names) for line in open(f'{out}/{n}.seq')]
-random.Random(5).shuffle(reads)
-with open(f'{out}/mix.fa', 'w') as fa, open(f'{out}/mix.tsv', 'w') as tsv:
-    tsv.write('read_id\tspecies\n')
-    for k, (seq, n) in enumerate(reads):
-        fa.write(f'>r{k + 1:07d}\n{seq}\n')
-        tsv.write(f'r{k + 1:07d}\t{n}\n')
-print(out, len(reads), 'reads')
-PY
+    python3 "$root/scripts/shuffle_mix.py" "$out" $shares
     rm -rf "$out/tmp" "$out"/*.seq
 }
 

@@ -85,6 +85,15 @@ fn saved_session(dir: &Path) -> PathBuf {
     path
 }
 
+/// An explorer started on a saved session (as `binscape FILE.binscape`).
+fn reopened(session: &Path) -> Explorer {
+    let startup = Startup {
+        session: Some(session.to_path_buf()),
+        ..Startup::default()
+    };
+    Explorer::with_dialogs(startup, Arc::new(NoDialogs))
+}
+
 #[test]
 fn reads_opened_while_training_are_not_given_its_latent_or_maps() {
     let mut h = egui_kittest::Harness::builder()
@@ -148,11 +157,7 @@ fn a_job_that_panics_is_an_error_not_a_job_running_for_ever() {
 fn saving_a_reopened_session_leaves_its_hierarchy_rebuilding() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_session(dir.path());
-    let startup = Startup {
-        session: Some(path.clone()),
-        ..Startup::default()
-    };
-    let mut app = Explorer::with_dialogs(startup, Arc::new(NoDialogs));
+    let mut app = reopened(&path);
     // Saved in the same frame as the map comes back: the rebuild has only just started.
     poll_until(&mut app, "the session's map", |a| a.map.is_some());
     assert!(app.map.as_ref().unwrap().hierarchy_pending);
@@ -168,11 +173,7 @@ fn saving_a_reopened_session_leaves_its_hierarchy_rebuilding() {
 fn a_reopened_sessions_bins_made_on_a_job_give_way_to_a_newer_map() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_session(dir.path());
-    let startup = Startup {
-        session: Some(path),
-        ..Startup::default()
-    };
-    let mut app = Explorer::with_dialogs(startup, Arc::new(NoDialogs));
+    let mut app = reopened(&path);
     poll_until(&mut app, "the session's map", |a| {
         a.map.is_some() && idle(a)
     });
@@ -228,11 +229,7 @@ fn a_session_over_other_reads_says_so_and_shows_nothing_of_it() {
 fn a_cancelled_hierarchy_rebuild_frees_the_sliders_which_rebuild_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = saved_session(dir.path());
-    let startup = Startup {
-        session: Some(path),
-        ..Startup::default()
-    };
-    let mut app = Explorer::with_dialogs(startup, Arc::new(NoDialogs));
+    let mut app = reopened(&path);
     poll_until(&mut app, "the session's map", |a| a.map.is_some());
     let id = app
         .jobs
