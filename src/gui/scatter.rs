@@ -6,7 +6,6 @@
 //! when the view, the colours or the size change.
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
 use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points, Polygon};
-use rayon::prelude::*;
 
 /// Above this many reads in view the map is a raster, below it real points.
 pub const POINTS_LIMIT: usize = 20_000;
@@ -223,63 +222,82 @@ pub fn rasterize(
     let mut acc = vec![[0u32; 5]; gw * (h + 1)];
     let sx = w as f64 / (view[1] - view[0]);
     let sy = h as f64 / (view[3] - view[2]);
-    // Bands of cell rows on every core, each band reading every read and keeping those that
-    // fall in it: no band's cells are written by two threads, and no copies to add up.
-    let band_rows = (h + 1)
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(16);
-    acc.par_chunks_mut(band_rows * gw)
-        .enumerate()
-        .for_each(|(band, cells)| {
-            let first = (band * band_rows) as i64 - 1;
-            let rows = (cells.len() / gw) as i64;
-            for (p, &c) in xy.chunks_exact(2).zip(colours) {
-                let px = ((p[0] as f64 - view[0]) * sx) as i64;
-                let py = ((view[3] - p[1] as f64) * sy) as i64;
-                if py < first || py >= first + rows || py >= h as i64 {
-                    continue;
+    // Threads of its own, not rayon's pool: a job running there (training, the map, refinement)
+    // can hold every pool thread for seconds, and the UI thread would wait for them.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    // Bands of cell rows, one a thread, each band reading every read and keeping those that
+    // fall in it: no cell is written by two threads, and no copies to add up.
+    let band_rows = (h + 1).div_ceil(threads).max(16);
+    std::thread::scope(|scope| {
+        for (band, cells) in acc.chunks_mut(band_rows * gw).enumerate() {
+            scope.spawn(move || {
+                let first = (band * band_rows) as i64 - 1;
+                let rows = (cells.len() / gw) as i64;
+                for (p, &c) in xy.chunks_exact(2).zip(colours) {
+                    let py = ((view[3] - p[1] as f64) * sy) as i64;
+                    if py < first || py >= first + rows || py >= h as i64 {
+                        continue;
+                    }
+                    let px = ((p[0] as f64 - view[0]) * sx) as i64;
+                    if px < -1 || px >= w as i64 || c.a() == 0 {
+                        continue;
+                    }
+                    let [r, g, b, al] = c.to_srgba_unmultiplied();
+                    let a = &mut cells[(py - first) as usize * gw + (px + 1) as usize];
+                    a[0] += r as u32;
+                    a[1] += g as u32;
+                    a[2] += b as u32;
+                    a[3] += 1;
+                    a[4] += al as u32;
                 }
-                if px < -1 || px >= w as i64 || c.a() == 0 {
-                    continue;
-                }
-                let [r, g, b, al] = c.to_srgba_unmultiplied();
-                let a = &mut cells[(py - first) as usize * gw + (px + 1) as usize];
-                a[0] += r as u32;
-                a[1] += g as u32;
-                a[2] += b as u32;
-                a[3] += 1;
-                a[4] += al as u32;
-            }
-        });
+            });
+        }
+    });
     // Pixel (x, y) holds the reads of cells (x, y) to (x + 1, y + 1).
-    let cells = |x: usize, y: usize| {
+    let acc = &acc;
+    let cells = move |x: usize, y: usize| {
         let (r0, r1) = (y * gw + x, (y + 1) * gw + x);
         [acc[r0], acc[r0 + 1], acc[r1], acc[r1 + 1]]
     };
-    let count = |x: usize, y: usize| cells(x, y).iter().map(|c| c[3]).sum::<u32>();
-    let max = (0..h)
-        .into_par_iter()
-        .map(|y| (0..w).map(|x| count(x, y)).max().unwrap_or(0))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f32;
+    let count = move |x: usize, y: usize| cells(x, y).iter().map(|c| c[3]).sum::<u32>();
+    let band_rows = h.div_ceil(threads).max(16);
+    let max = std::thread::scope(|scope| {
+        let bands: Vec<_> = (0..h)
+            .step_by(band_rows)
+            .map(|y0| {
+                scope.spawn(move || {
+                    (y0..(y0 + band_rows).min(h))
+                        .flat_map(|y| (0..w).map(move |x| count(x, y)))
+                        .max()
+                        .unwrap_or(0)
+                })
+            })
+            .collect();
+        bands.into_iter().map(|b| b.join().unwrap_or(0)).max()
+    });
+    let max = max.unwrap_or(1).max(1) as f32;
     let mut pixels = vec![Color32::TRANSPARENT; w * h];
-    pixels.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        for (x, px) in row.iter_mut().enumerate() {
-            let four = cells(x, y);
-            let n: u32 = four.iter().map(|c| c[3]).sum();
-            if n == 0 {
-                continue;
-            }
-            let a: [u32; 5] = std::array::from_fn(|k| four.iter().map(|c| c[k]).sum());
-            let mean_alpha = a[4] as f32 / n as f32 / 255.0;
-            let alpha = mean_alpha * (0.55 + 0.45 * ((n as f32).ln_1p() / max.ln_1p()));
-            *px = Color32::from_rgba_unmultiplied(
-                (a[0] / n) as u8,
-                (a[1] / n) as u8,
-                (a[2] / n) as u8,
-                (alpha * 255.0) as u8,
-            );
+    std::thread::scope(|scope| {
+        for (band, out) in pixels.chunks_mut(band_rows * w).enumerate() {
+            scope.spawn(move || {
+                for (i, px) in out.iter_mut().enumerate() {
+                    let (x, y) = (i % w, band * band_rows + i / w);
+                    let four = cells(x, y);
+                    let n: u32 = four.iter().map(|c| c[3]).sum();
+                    if n == 0 {
+                        continue;
+                    }
+                    let a: [u32; 5] = std::array::from_fn(|k| four.iter().map(|c| c[k]).sum());
+                    let mean_alpha = a[4] as f32 / n as f32 / 255.0;
+                    let alpha = mean_alpha * (0.55 + 0.45 * ((n as f32).ln_1p() / max.ln_1p()));
+                    *px = Color32::from_rgba_unmultiplied(
+                        (a[0] / n) as u8,
+                        (a[1] / n) as u8,
+                        (a[2] / n) as u8,
+                        (alpha * 255.0) as u8,
+                    );
+                }
+            });
         }
     });
     ColorImage::new([w, h], pixels)
