@@ -54,6 +54,7 @@ pub struct Curves {
     pub rl: Vec<[f64; 2]>,
     pub kld: Vec<[f64; 2]>,
     pub total: Vec<[f64; 2]>,
+    /// (step, w_rl, w_kld) where new weights took effect.
     pub weight_changes: Vec<(u64, f64, f64)>,
 }
 

@@ -158,12 +158,7 @@ impl Explorer {
             selected: (0..self.selection.rows.len() as u32)
                 .filter(|&i| self.selection.rows[i as usize])
                 .collect(),
-            curves: crate::session::Curves {
-                rl: self.loss.rl.clone(),
-                kld: self.loss.kld.clone(),
-                total: self.loss.total.clone(),
-                weight_changes: self.loss.weight_changes.clone(),
-            },
+            curves: self.loss.clone(),
             edits: self.history.undo.iter().map(|u| u.1.clone()).collect(),
         })
     }
@@ -279,12 +274,7 @@ impl Explorer {
             curves,
         } = r;
         self.latent = latent.map(Arc::new);
-        self.loss = LossLog {
-            rl: curves.rl,
-            kld: curves.kld,
-            total: curves.total,
-            weight_changes: curves.weight_changes,
-        };
+        self.loss = curves;
         self.status = format!(
             "Session restored: {} (no training needed)",
             cut.describe(false)

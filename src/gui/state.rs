@@ -62,15 +62,9 @@ impl Dataset {
     }
 }
 
-/// The loss curves, one point per batch, and where the weights changed.
-#[derive(Default)]
-pub struct LossLog {
-    pub rl: Vec<[f64; 2]>,
-    pub kld: Vec<[f64; 2]>,
-    pub total: Vec<[f64; 2]>,
-    /// (step, w_rl, w_kld) where new weights took effect.
-    pub weight_changes: Vec<(u64, f64, f64)>,
-}
+/// The loss curves, one point per batch, and where the weights changed: what a session saves
+/// and restores as it is.
+pub type LossLog = crate::session::Curves;
 
 pub struct Training {
     pub trainer: Trainer,
