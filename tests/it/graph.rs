@@ -2,7 +2,7 @@
 //! shared by two genomes does not join them, and the vote fixes planted mis-assignments.
 use crate::common::{random_genome, substituted};
 use binscape::Progress;
-use binscape::graph::{Plan, correct, overlaps, overlaps_with};
+use binscape::graph::{Plan, correct, genome_sizes, overlaps, overlaps_with};
 use binscape::reads::{FeatureOptions, load_reads};
 use rand::{Rng, SeedableRng};
 
@@ -132,4 +132,121 @@ fn overlaps_fix_planted_mistakes_and_ignore_a_shared_repeat() {
     );
     let (fixed, _) = correct(&planted, &part, &part.adjacency(planted.len()));
     assert!(wrong(&fixed) <= 20, "{} reads still wrong", wrong(&fixed));
+}
+
+/// Reads shorter than the shortest overlap that counts (1 kb) have a voice when they lie inside
+/// a longer read: their edges go to their own genome, a planted wrong bin is fixed by them, a
+/// chimera of two genomes lies inside no read (though short reads may lie inside it), and the
+/// genome size estimate, which counts end-to-end overlaps only, does not move.
+#[test]
+fn short_reads_inside_longer_ones_overlap_them_and_take_their_vote() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+    let genomes: Vec<Vec<u8>> = (0..2)
+        .map(|_| random_genome(80_000, 0.5, &mut rng))
+        .collect();
+    // Per genome: ~6x of 2-4 kb reads, 120 reads of 200-900 bp, 3 % substitutions; then 20
+    // chimeras of 400 bp of each genome.
+    let mut reads: Vec<(i32, Vec<u8>)> = Vec::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        for i in 0..(160 + 120) {
+            let len = if i < 160 {
+                rng.random_range(2000..4000)
+            } else {
+                rng.random_range(200..900)
+            };
+            let start = rng.random_range(0..genome.len() - len);
+            reads.push((
+                g as i32,
+                substituted(&genome[start..start + len], 0.03, &mut rng),
+            ));
+        }
+    }
+    let chimeras = reads.len()..reads.len() + 20;
+    for _ in chimeras.clone() {
+        let mut s = Vec::new();
+        for genome in &genomes {
+            let start = rng.random_range(0..genome.len() - 400);
+            s.extend(substituted(&genome[start..start + 400], 0.03, &mut rng));
+        }
+        reads.push((-1, s));
+    }
+    let d = tempfile::tempdir().unwrap();
+    let fa = d.path().join("r.fa");
+    let text: String = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
+        .collect();
+    std::fs::write(&fa, text).unwrap();
+    let p = Progress::default();
+    let opt = FeatureOptions {
+        k: 4,
+        coverage: false,
+        skip_invalid: false,
+    };
+    let index = load_reads(&fa, opt, &p).unwrap().index;
+    let o = overlaps(&index, &p).unwrap();
+    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let short = |i: usize| truth[i] >= 0 && reads[i].1.len() < 1000;
+    let mut with_edges = vec![false; reads.len()];
+    for &(a, b, _) in &o.edges {
+        let (a, b) = (a as usize, b as usize);
+        with_edges[a] = true;
+        with_edges[b] = true;
+        // A chimera lies inside no read (half of it does, in many); a shorter read may lie
+        // (mostly) inside its one half.
+        if let Some((c, r)) = [(a, b), (b, a)]
+            .into_iter()
+            .find(|(c, _)| chimeras.contains(c))
+        {
+            assert!(
+                reads[r].1.len() < reads[c].1.len(),
+                "the chimera r{c} overlaps r{r} of {} bp",
+                reads[r].1.len()
+            );
+            continue;
+        }
+        assert_eq!(truth[a], truth[b], "r{a} and r{b} are of two genomes");
+    }
+    let shorts = (0..reads.len()).filter(|&i| short(i)).count();
+    let heard = (0..reads.len())
+        .filter(|&i| short(i) && with_edges[i])
+        .count();
+    assert!(
+        heard * 10 >= shorts * 7,
+        "{heard} of {shorts} short reads have overlaps"
+    );
+
+    // Every short read put in the other genome's bin: the reads it lies inside vote it back.
+    let planted: Vec<i32> = (0..reads.len())
+        .map(|i| if short(i) { 1 - truth[i] } else { truth[i] })
+        .collect();
+    let (fixed, _) = correct(&planted, &o, &o.adjacency(planted.len()));
+    let back = (0..reads.len())
+        .filter(|&i| short(i) && fixed[i] == truth[i])
+        .count();
+    assert!(
+        back * 10 >= heard * 9,
+        "{back} of {heard} short reads voted back"
+    );
+
+    // The genome estimate is that of the long reads' overlaps alone.
+    let labels: Vec<i32> = truth.iter().map(|&t| t.max(0)).collect();
+    let long_only = binscape::graph::Overlaps {
+        edges: o
+            .edges
+            .iter()
+            .copied()
+            .filter(|&(a, b, _)| !short(a as usize) && !short(b as usize))
+            .collect(),
+        ..o.clone()
+    };
+    assert!(long_only.edges.len() < o.edges.len());
+    let size = |o: &binscape::graph::Overlaps| {
+        genome_sizes(&labels, o, &index.lengths)
+            .iter()
+            .map(|g| g.size)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(size(&o), size(&long_only));
 }
