@@ -146,3 +146,20 @@ pub fn tmp() -> tempfile::TempDir {
 pub fn out_dir(dir: &Path) -> PathBuf {
     dir.join("out")
 }
+
+/// `fasta` written to a file and loaded (k = 4, no coverage): the reads' index, and the folder
+/// that holds the file (the overlap search and the sequence models read it again).
+pub fn indexed_fasta(fasta: &str) -> (tempfile::TempDir, binscape::reads::ReadIndex) {
+    let d = tempfile::tempdir().unwrap();
+    let fa = d.path().join("r.fa");
+    std::fs::write(&fa, fasta).unwrap();
+    let opt = binscape::reads::FeatureOptions {
+        k: 4,
+        coverage: false,
+        skip_invalid: false,
+    };
+    let index = binscape::reads::load_reads(&fa, opt, &binscape::Progress::default())
+        .unwrap()
+        .index;
+    (d, index)
+}

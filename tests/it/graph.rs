@@ -1,10 +1,20 @@
 //! The read-overlap graph on generated genomes: overlapping reads find each other, a repeat
 //! shared by two genomes does not join them, and the vote fixes planted mis-assignments.
-use crate::common::{random_genome, substituted};
+use crate::common::{indexed_fasta, random_genome, substituted};
 use binscape::Progress;
 use binscape::graph::{Plan, correct, genome_sizes, overlaps, overlaps_with};
-use binscape::reads::{FeatureOptions, load_reads};
+use binscape::reads::ReadIndex;
 use rand::{Rng, SeedableRng};
+
+/// The reads (label, sequence) as FASTA, named r0, r1, ..., loaded ([`indexed_fasta`]).
+fn indexed(reads: &[(i32, Vec<u8>)]) -> (tempfile::TempDir, ReadIndex) {
+    let text: String = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
+        .collect();
+    indexed_fasta(&text)
+}
 
 #[test]
 fn overlaps_fix_planted_mistakes_and_ignore_a_shared_repeat() {
@@ -41,21 +51,8 @@ fn overlaps_fix_planted_mistakes_and_ignore_a_shared_repeat() {
             reads.push((g as i32, seq));
         }
     }
-    let d = tempfile::tempdir().unwrap();
-    let fa = d.path().join("r.fa");
-    let text: String = reads
-        .iter()
-        .enumerate()
-        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
-        .collect();
-    std::fs::write(&fa, text).unwrap();
     let p = Progress::default();
-    let opt = FeatureOptions {
-        k: 4,
-        coverage: false,
-        skip_invalid: false,
-    };
-    let index = load_reads(&fa, opt, &p).unwrap().index;
+    let (_dir, index) = indexed(&reads);
     let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
     let o = overlaps(&index, &p).unwrap();
     assert!(o.edges.len() > 1000, "{} edges", o.edges.len());
@@ -170,21 +167,8 @@ fn short_reads_inside_longer_ones_overlap_them_and_take_their_vote() {
         }
         reads.push((-1, s));
     }
-    let d = tempfile::tempdir().unwrap();
-    let fa = d.path().join("r.fa");
-    let text: String = reads
-        .iter()
-        .enumerate()
-        .map(|(i, (_, s))| format!(">r{i}\n{}\n", String::from_utf8_lossy(s)))
-        .collect();
-    std::fs::write(&fa, text).unwrap();
     let p = Progress::default();
-    let opt = FeatureOptions {
-        k: 4,
-        coverage: false,
-        skip_invalid: false,
-    };
-    let index = load_reads(&fa, opt, &p).unwrap().index;
+    let (_dir, index) = indexed(&reads);
     let o = overlaps(&index, &p).unwrap();
     let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
     let short = |i: usize| truth[i] >= 0 && reads[i].1.len() < 1000;

@@ -1,11 +1,10 @@
 //! The sequence vote on generated genomes: two genomes that differ in which bases follow which
 //! are told apart read by read, planted mistakes among reads the overlaps cannot settle are
 //! undone, and settled reads stay put.
-use crate::common::substituted;
+use crate::common::{indexed_fasta, substituted};
 use binscape::Progress;
 use binscape::graph::Support;
 use binscape::markov::{Chains, doubted, vote, words};
-use binscape::reads::{FeatureOptions, load_reads};
 use rand::{Rng, SeedableRng};
 
 /// A genome drawn from an order-2 Markov chain with random transition probabilities (a
@@ -70,15 +69,7 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
             truth.push(2 * g as i32);
         }
     }
-    let d = tempfile::tempdir().unwrap();
-    let fa = d.path().join("r.fa");
-    std::fs::write(&fa, text).unwrap();
-    let opt = FeatureOptions {
-        k: 4,
-        coverage: false,
-        skip_invalid: false,
-    };
-    let index = load_reads(&fa, opt, &Progress::default()).unwrap().index;
+    let (_dir, index) = indexed_fasta(&text);
     // Every fifth read in the other genome's bin, every 23rd unbinned.
     let planted: Vec<i32> = (0..truth.len())
         .map(|i| match i {
