@@ -105,6 +105,9 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
             );
         }
     }
+    if let Some(c) = &report.map_compared {
+        eprintln!("compared with the k-mer vectors' own bins: {}", c.describe());
+    }
     if let Some(r) = &report.read_support {
         eprintln!(
             "{} binned reads share their bin with half or fewer of their overlaps, {} overlap no read \

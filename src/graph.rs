@@ -759,6 +759,19 @@ impl SupportSummary {
     }
 }
 
+/// Reads the overlaps put in doubt under `labels`: those that overlap other reads yet lie
+/// unbinned or with half or fewer of their overlaps in their bin. A measure of a binning that
+/// needs no truth, which [`crate::pipeline::run`] compares the latent's and the k-mer vectors'
+/// bins by: on eight simulated mixes at six seeds, keeping the bins with fewer reads in doubt
+/// chose the one with the higher ARI in 33 of 45 pairs.
+pub fn doubted(labels: &[i32], support: &[Support]) -> usize {
+    labels
+        .iter()
+        .zip(support)
+        .filter(|(l, s)| s.overlaps > 0 && (**l < 0 || 2 * s.in_bin <= s.overlaps))
+        .count()
+}
+
 /// Each read's [`Support`] under `labels`. Sequential on purpose: the explorer calls it on the
 /// UI thread, where a rayon call would wait behind whatever job holds the pool (a refinement's
 /// per-bin layouts run for minutes at a million reads); one pass over the links is tens of ms.
@@ -1668,6 +1681,17 @@ mod tests {
             .agreement(true),
             Agreement::All
         );
+        // In doubt: reads 0, 1 and 2 (half or fewer in their bin) and the unbinned read 3 that
+        // overlaps two reads; not read 4, which overlaps nothing.
+        assert_eq!(doubted(&labels, &s), 4);
+        let settled = vec![0, 0, 0, 0, 0];
+        assert_eq!(doubted(&settled, &support(&settled, &o.adjacency(5))), 0);
+        let choice = |a, b| crate::output::MapChoice::of(a, b).kept;
+        use crate::settings::MapInput;
+        assert_eq!(choice(4, 3), MapInput::Kmers);
+        // A tie keeps the latent's bins, the method's.
+        assert_eq!(choice(4, 4), MapInput::Latent);
+        assert_eq!(choice(3, 4), MapInput::Latent);
     }
 
     #[test]

@@ -269,6 +269,11 @@ struct SettingsArgs {
     /// composition put them: do not place them by their bins' 7-mer sequence models.
     #[arg(long)]
     no_sequence_vote: bool,
+    /// Keep the latent's bins as they are: do not also bin the k-mer vectors alone (done in
+    /// samples of up to 20 000 reads, where the VAE has few reads to learn from) and keep
+    /// whichever bins the reads' overlaps doubt fewer reads of.
+    #[arg(long)]
+    no_compare: bool,
 }
 
 impl SettingsArgs {
@@ -317,6 +322,9 @@ impl SettingsArgs {
         }
         if self.no_sequence_vote {
             s.sequence_vote = false;
+        }
+        if self.no_compare {
+            s.compare_maps = false;
         }
         s.validate()?;
         Ok(s)

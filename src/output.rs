@@ -9,6 +9,7 @@ use crate::metrics::Scores;
 use crate::progress::Progress;
 use crate::reads::{ReadIndex, export_fasta, write_atomically};
 use crate::refine::Split;
+use crate::settings::MapInput;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,6 +138,48 @@ pub fn write_bin_table(path: &Path, rows: &[BinRow]) -> Result<()> {
     Ok(())
 }
 
+/// Which map's bins a run kept, by the reads the overlaps doubt under each
+/// ([`crate::graph::doubted`]; ties keep the latent's, the method's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MapChoice {
+    pub latent_doubted: usize,
+    pub kmers_doubted: usize,
+    pub kept: MapInput,
+}
+
+impl MapChoice {
+    pub fn of(latent_doubted: usize, kmers_doubted: usize) -> Self {
+        MapChoice {
+            latent_doubted,
+            kmers_doubted,
+            kept: if kmers_doubted < latent_doubted {
+                MapInput::Kmers
+            } else {
+                MapInput::Latent
+            },
+        }
+    }
+
+    /// One line for the user.
+    pub fn describe(&self) -> String {
+        let (kept, other, a, b) = match self.kept {
+            MapInput::Latent => (
+                "the latent's",
+                "the k-mer vectors'",
+                self.latent_doubted,
+                self.kmers_doubted,
+            ),
+            MapInput::Kmers => (
+                "the k-mer vectors'",
+                "the latent's",
+                self.kmers_doubted,
+                self.latent_doubted,
+            ),
+        };
+        format!("kept {kept} bins: their overlaps doubt {a} reads, against {b} in {other}")
+    }
+}
+
 /// `report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -159,6 +202,9 @@ pub struct Report {
     pub refined: Vec<Split>,
     /// What the read-overlap graph changed (absent with `--no-graph`).
     pub graph: Option<crate::graph::GraphReport>,
+    /// The latent's and the k-mer vectors' bins compared by the reads their overlaps doubt, and
+    /// which were kept (absent when the run did not compare: `Settings::compares`).
+    pub map_compared: Option<MapChoice>,
     /// The binned reads by how many of their overlaps share their bin (absent with
     /// `--no-graph`); per read in `assignments.tsv`.
     pub read_support: Option<crate::graph::SupportSummary>,

@@ -8,7 +8,7 @@ use crate::embed::{MAP_ROWS, umap_sampled};
 use crate::error::{Error, Result};
 use crate::features::{Matrix, SCALE_CLIP};
 use crate::model::{TrainEvent, Trainer};
-use crate::output::{self, LossRow, Report, RunFolder};
+use crate::output::{self, LossRow, MapChoice, Report, RunFolder};
 use crate::progress::Progress;
 use crate::reads::{self, Labels, LoadedReads, ReadIndex};
 use crate::settings::{ClusterOn, MapInput, Settings};
@@ -25,17 +25,21 @@ pub enum Stage {
     Cluster,
     Refine,
     Graph,
+    /// The k-mer vectors' own bins, mapped, cut, refined and corrected, to compare
+    /// ([`Settings::compares`]).
+    Compare,
     Export,
 }
 
 impl Stage {
-    pub const ORDER: [Stage; 7] = [
+    pub const ORDER: [Stage; 8] = [
         Stage::Read,
         Stage::Train,
         Stage::Map,
         Stage::Cluster,
         Stage::Refine,
         Stage::Graph,
+        Stage::Compare,
         Stage::Export,
     ];
     pub fn key(self) -> &'static str {
@@ -46,6 +50,7 @@ impl Stage {
             Stage::Cluster => "cluster",
             Stage::Refine => "refine",
             Stage::Graph => "graph",
+            Stage::Compare => "compare",
             Stage::Export => "export",
         }
     }
@@ -338,6 +343,45 @@ pub fn map_and_cluster(input: &Matrix, s: &Settings, progress: &Progress) -> Res
     })
 }
 
+/// Bins corrected by the overlap graph: the cut, each bin's overlap agreement, and each read's
+/// support ([`crate::graph::support`]).
+pub type Corrected = (Cut, Vec<f64>, Vec<crate::graph::Support>);
+
+/// The k-mer vectors' own bins, to compare with the latent's ([`Settings::compares`]): mapped,
+/// cut at the chosen size, refined as the settings ask, and corrected by `correct` (the same
+/// graph correction the latent's bins had).
+pub fn kmer_bins(
+    features: &Matrix,
+    s: &Settings,
+    index: &ReadIndex,
+    labels: Option<&Labels>,
+    correct: impl Fn(&Cut) -> Result<Corrected>,
+    progress: &Progress,
+) -> Result<(Mapping, Corrected)> {
+    let m = map_and_cluster(&baseline_input(features, s), s, progress)?;
+    let mut cut = Cut::chosen(&m.hierarchy, s, index, labels);
+    if s.refine {
+        cut = cut.refine(index, labels, s, progress)?;
+    }
+    let corrected = correct(&cut)?;
+    Ok((m, corrected))
+}
+
+/// [`graph_corrected`] with each read's support under the corrected bins.
+pub fn corrected_with_support(
+    cut: &Cut,
+    o: &crate::graph::Overlaps,
+    adj: &crate::graph::Adjacency,
+    index: &ReadIndex,
+    labels: Option<&Labels>,
+    sequence: bool,
+    progress: &Progress,
+) -> Result<Corrected> {
+    let (c, agreement) = graph_corrected(cut, o, adj, index, labels, sequence, progress)?;
+    let support = crate::graph::support(&c.clustering.labels, adj);
+    Ok((c, agreement, support))
+}
+
 /// What [`run`] tells its driver as it goes.
 pub enum RunEvent<'a> {
     /// The reads are in: how many, and the width of their vectors.
@@ -367,6 +411,9 @@ pub struct RunResult {
     pub graph: Option<(crate::graph::GraphReport, Vec<f64>)>,
     /// Per read: its overlaps, and those in its bin (None without the graph).
     pub support: Option<Vec<crate::graph::Support>>,
+    /// The latent's and the k-mer vectors' bins compared, and which were kept (None when the
+    /// run did not compare: [`Settings::compares`]).
+    pub compared: Option<MapChoice>,
 }
 
 /// Every stage from the reads to the final bins, in order; `on_event` hears what the user
@@ -442,25 +489,43 @@ pub fn run(
             cut = cut.refine(&index, labels.as_ref(), s, progress)?;
             seconds.push((Stage::Refine, t.elapsed().as_secs_f64()));
         }
-        let (mut graph, mut support) = (None, None);
+        let (mut m, mut graph, mut support, mut compared) = (m, None, None, None);
         let mut warnings = warnings;
         if let Some(h) = overlaps {
             let t = Instant::now();
             let (o, found_in) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             let adj = o.adjacency(n);
-            let (c, agreement) = graph_corrected(
-                &cut,
-                &o,
-                &adj,
-                &index,
-                labels.as_ref(),
-                s.sequence_vote,
-                progress,
-            )?;
-            cut = c;
-            support = Some(crate::graph::support(&cut.clustering.labels, &adj));
+            let correct = |cut: &Cut| {
+                corrected_with_support(
+                    cut,
+                    &o,
+                    &adj,
+                    &index,
+                    labels.as_ref(),
+                    s.sequence_vote,
+                    progress,
+                )
+            };
+            let mut corrected = correct(&cut)?;
             // The search's own seconds (spent beside training), plus the correction.
             seconds.push((Stage::Graph, found_in + t.elapsed().as_secs_f64()));
+            if s.compares(n) {
+                let t = Instant::now();
+                let (k, other) =
+                    kmer_bins(&features, s, &index, labels.as_ref(), correct, progress)?;
+                let choice = MapChoice::of(
+                    crate::graph::doubted(&corrected.0.clustering.labels, &corrected.2),
+                    crate::graph::doubted(&other.0.clustering.labels, &other.2),
+                );
+                if choice.kept == MapInput::Kmers {
+                    (m, corrected) = (k, other);
+                }
+                seconds.push((Stage::Compare, t.elapsed().as_secs_f64()));
+                compared = Some(choice);
+            }
+            let (c, agreement, sup) = corrected;
+            cut = c;
+            support = Some(sup);
             graph = cut.graph.clone().map(|r| (r, agreement));
         }
         if cut.clustering.n_clusters == 0 {
@@ -471,9 +536,11 @@ pub fn run(
             on_event(RunEvent::Warning(&w));
             warnings.push(w);
         }
-        Ok((latent, m, cut, train_log, warnings, graph, support))
+        Ok((
+            latent, m, cut, train_log, warnings, graph, support, compared,
+        ))
     });
-    let (latent, m, cut, train, warnings, graph, support) = done?;
+    let (latent, m, cut, train, warnings, graph, support, compared) = done?;
     Ok(RunResult {
         index,
         labels,
@@ -486,6 +553,7 @@ pub fn run(
         warnings,
         graph,
         support,
+        compared,
     })
 }
 
@@ -704,6 +772,7 @@ pub fn from_session(
         warnings: input.warnings,
         graph: None,
         support: None,
+        compared: None,
     })
 }
 
@@ -736,6 +805,7 @@ impl RunResult {
             scores: self.cut.scores.clone(),
             refined: self.cut.refined.clone().unwrap_or_default(),
             graph: self.graph.as_ref().map(|(g, _)| g.clone()),
+            map_compared: self.compared,
             read_support: self
                 .support
                 .as_ref()

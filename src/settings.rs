@@ -30,6 +30,12 @@ pub const MAX_NEIGHBORS: usize = 1000;
 /// the distances (session 18: the latent alone lost to the vectors alone on every mix made by
 /// another simulator, PBSIM and Badread; together they beat both there, README).
 pub const DEFAULT_KMER_SHARE: f64 = 0.75;
+/// Most reads at which a run bins the k-mer vectors alone too ([`Settings::compare_maps`]).
+/// Below it the VAE learns from few reads, and the vectors alone binned better on four of six
+/// simulated mixes of 5 000 to 8 300 reads (ONT-like by 0.004 to 0.011); at 30 000 reads the
+/// latent led on both mixes (by 0.007 and 0.017), and comparing there would double the map,
+/// refinement and graph stages for no gain (README, session 25).
+pub const COMPARE_MAX_READS: usize = 20_000;
 /// Fewest reads worth binning: below this no map or density estimate means anything.
 pub const MIN_READS: usize = 30;
 
@@ -109,6 +115,12 @@ pub struct Settings {
     /// `settings.json` repeats that run.
     #[serde(default)]
     pub sequence_vote: bool,
+    /// With the latent as map input and the graph on, in a sample of at most
+    /// [`COMPARE_MAX_READS`] reads: also bin the k-mer vectors alone, and keep whichever bins
+    /// the overlaps doubt fewer reads of ([`crate::graph::doubted`]). Off when a settings file
+    /// predates it, so an old run's `settings.json` repeats that run.
+    #[serde(default)]
+    pub compare_maps: bool,
 }
 
 impl Default for Settings {
@@ -140,11 +152,21 @@ impl Default for Settings {
             refine: true,
             graph: true,
             sequence_vote: true,
+            compare_maps: true,
         }
     }
 }
 
 impl Settings {
+    /// Whether a run of `reads` reads bins the k-mer vectors alone beside the latent and keeps
+    /// the bins its overlaps doubt less ([`Settings::compare_maps`]).
+    pub fn compares(&self, reads: usize) -> bool {
+        self.compare_maps
+            && self.map_input == MapInput::Latent
+            && self.graph
+            && reads <= COMPARE_MAX_READS
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |s: String| Err(Error::Settings(s));
         if !(MIN_K..=MAX_K).contains(&self.k) {

@@ -78,11 +78,14 @@ impl Explorer {
             Action::SendWeights => self.send_weights(),
             Action::Train => {
                 self.settings.map_input = MapInput::Latent;
+                (self.compare_pending, self.compared) = (false, None);
                 self.start_training();
             }
             Action::StopTraining => self.stop_training(),
             Action::Map(input) => {
+                // A map the user asks for is the one they get.
                 self.settings.map_input = input;
+                self.compare_pending = false;
                 self.start_map();
             }
             Action::Recut => self.recut(),
@@ -575,6 +578,66 @@ impl Explorer {
                         .0;
                     }
                     Ok((cut, found))
+                })())
+            },
+        );
+    }
+
+    /// Makes the k-mer vectors' own bins on a worker, mapped, cut, refined and corrected as the
+    /// latent's just were, to keep whichever the overlaps doubt fewer reads of (as `binscape
+    /// run` does: [`crate::settings::Settings::compares`]).
+    pub(crate) fn start_compare(&mut self) {
+        let (Some(d), Some(m)) = (&self.data, &self.map) else {
+            return;
+        };
+        let Some(g) = d.graph.clone() else { return };
+        if !m.is_final() || m.cut.graph.is_none() {
+            return;
+        }
+        let (features, index, labels) = (d.features.clone(), d.index.clone(), self.labels.clone());
+        let s = self.settings.clone();
+        let latent_labels = m.cut.clustering.labels.clone();
+        self.jobs.spawn(
+            JobKind::Refine,
+            "Comparing with the k-mer vectors' bins",
+            self.data_generation,
+            move |progress| {
+                Outcome::Compared((|| {
+                    let correct = |cut: &crate::bins::Cut| {
+                        pipeline::corrected_with_support(
+                            cut,
+                            &g.overlaps,
+                            &g.adjacency,
+                            &index,
+                            labels.as_deref(),
+                            s.sequence_vote,
+                            progress,
+                        )
+                    };
+                    let (k, (cut, _, support)) = pipeline::kmer_bins(
+                        &features,
+                        &s,
+                        &index,
+                        labels.as_deref(),
+                        correct,
+                        progress,
+                    )?;
+                    let latent_support = crate::graph::support(&latent_labels, &g.adjacency);
+                    let choice = crate::output::MapChoice::of(
+                        crate::graph::doubted(&latent_labels, &latent_support),
+                        crate::graph::doubted(&cut.clustering.labels, &support),
+                    );
+                    Ok(Box::new(jobs::Compared {
+                        latent_labels,
+                        choice,
+                        kmers: jobs::Mapped {
+                            grid: super::scatter::Grid::build(&k.map.data),
+                            xy: k.map.data,
+                            points: Arc::new(k.points),
+                            hierarchy: Arc::new(k.hierarchy),
+                            cut,
+                        },
+                    }))
                 })())
             },
         );

@@ -54,6 +54,12 @@ pub struct Explorer {
     /// it loads keep the older reads' generation, so they apply to those reads until then.
     pub(crate) load_generation: u64,
     pub(crate) map_generation: u64,
+    /// Set when training ends and the latent is mapped on its own: once its bins are refined and
+    /// corrected, the k-mer vectors' own bins are made to compare, as `binscape run` does
+    /// ([`Settings::compares`]).
+    pub(crate) compare_pending: bool,
+    /// The last comparison of the latent's and the k-mer vectors' bins, for the settings panel.
+    pub compared: Option<crate::output::MapChoice>,
     /// Labels to open once the reads are in.
     pub(crate) pending_labels: Option<PathBuf>,
     pub(crate) train_after_load: bool,
@@ -97,6 +103,8 @@ impl Explorer {
             data_generation: 0,
             load_generation: 0,
             map_generation: 0,
+            compare_pending: false,
+            compared: None,
             pending_labels: startup.labels,
             train_after_load: startup.train,
             pending_session: None,

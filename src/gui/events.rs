@@ -36,7 +36,9 @@ impl Explorer {
             let stale = match &done.outcome {
                 Outcome::Mapped(_) => !self.jobs.is_latest(JobKind::Map, done.id),
                 Outcome::Clustered(_) => !self.jobs.is_latest(JobKind::Cut, done.id),
-                Outcome::Refined(_) => !self.jobs.is_latest(JobKind::Refine, done.id),
+                Outcome::Refined(_) | Outcome::Compared(_) => {
+                    !self.jobs.is_latest(JobKind::Refine, done.id)
+                }
                 Outcome::Previewed(_) => !self.jobs.is_latest(JobKind::Preview, done.id),
                 _ => false,
             };
@@ -148,6 +150,8 @@ impl Explorer {
                     if stopped { "stopped" } else { "finished" }
                 );
                 if self.settings.map_input == MapInput::Latent {
+                    let n = self.data.as_ref().map_or(0, |d| d.index.len());
+                    self.compare_pending = self.settings.compares(n);
                     self.start_map();
                 }
             }
@@ -156,6 +160,46 @@ impl Explorer {
                 self.errors.push(format!("Training failed: {e}"));
             }
             None => {}
+        }
+    }
+
+    /// Shows a new map and its bins in place of the old.
+    fn show_map(&mut self, m: super::jobs::Mapped) {
+        // Cuts of the previous map's tree still in flight no longer apply.
+        self.jobs.supersede(JobKind::Cut);
+        self.map_generation += 1;
+        // Edits were of the old map's bins.
+        self.history = Default::default();
+        self.map = Some(MapView {
+            grid: m.grid,
+            xy: m.xy,
+            points: m.points,
+            hierarchy: m.hierarchy,
+            cut: m.cut,
+            generation: self.map_generation,
+            preview: None,
+            hierarchy_pending: false,
+        });
+        self.selection = Selection::default();
+        self.refresh_colours();
+    }
+
+    /// The k-mer vectors' bins compared with the latent's: shown in their place when the
+    /// overlaps doubt fewer of their reads, unless the bins compared with have since changed
+    /// (an edit: the user's bins stay).
+    fn compared(&mut self, c: super::jobs::Compared) {
+        let Some(m) = &self.map else { return };
+        if m.cut.clustering.labels != c.latent_labels {
+            return;
+        }
+        self.compared = Some(c.choice);
+        self.status = format!(
+            "Compared with the k-mer vectors' own bins: {}",
+            c.choice.describe()
+        );
+        if c.choice.kept == MapInput::Kmers {
+            self.settings.map_input = MapInput::Kmers;
+            self.show_map(c.kmers);
         }
     }
 
@@ -192,6 +236,8 @@ impl Explorer {
                 self.labels = None;
                 self.latent = None;
                 self.map = None;
+                self.compared = None;
+                self.compare_pending = false;
                 self.loss = LossLog::default();
                 self.selection = Selection::default();
                 self.colours.clear();
@@ -265,24 +311,8 @@ impl Explorer {
             }
             Outcome::Labels(_, Err(e)) => self.errors.push(e.to_string()),
             Outcome::Mapped(Ok(m)) => {
-                // Cuts of the previous map's tree still in flight no longer apply.
-                self.jobs.supersede(JobKind::Cut);
-                self.map_generation += 1;
-                // Edits were of the old map's bins.
-                self.history = Default::default();
                 self.status = m.cut.describe(self.settings.refine);
-                self.map = Some(MapView {
-                    grid: m.grid,
-                    xy: m.xy,
-                    points: m.points,
-                    hierarchy: m.hierarchy,
-                    cut: m.cut,
-                    generation: self.map_generation,
-                    preview: None,
-                    hierarchy_pending: false,
-                });
-                self.selection = Selection::default();
-                self.refresh_colours();
+                self.show_map(m);
                 self.start_refine();
             }
             Outcome::Clustered(Ok((h, cut))) => {
@@ -311,8 +341,15 @@ impl Explorer {
                     m.cut = cut;
                     self.refresh_colours();
                 }
+                if std::mem::take(&mut self.compare_pending) {
+                    self.start_compare();
+                }
             }
-            Outcome::Mapped(Err(e)) | Outcome::Clustered(Err(e)) | Outcome::Refined(Err(e)) => {
+            Outcome::Compared(Ok(c)) => self.compared(*c),
+            Outcome::Mapped(Err(e))
+            | Outcome::Clustered(Err(e))
+            | Outcome::Refined(Err(e))
+            | Outcome::Compared(Err(e)) => {
                 if !matches!(e, crate::Error::Cancelled) {
                     self.errors.push(e.to_string());
                 }

@@ -138,6 +138,14 @@ pub struct Mapped {
     pub cut: Cut,
 }
 
+/// The k-mer vectors' bins made to compare with the latent's (`latent_labels`, the bins they
+/// were compared with), and which the overlaps doubt less.
+pub struct Compared {
+    pub latent_labels: Vec<i32>,
+    pub choice: crate::output::MapChoice,
+    pub kmers: Mapped,
+}
+
 /// A map drawn while training, with what the UI shows of it made on the job's thread: the
 /// bins' summaries and the hover grid (15 and 17 ms at a million reads; a refresh every few
 /// seconds would drop two frames each time on the UI thread).
@@ -187,6 +195,9 @@ pub enum Outcome {
     /// The current cut, refined and/or corrected by the overlap graph (a new map or cut
     /// supersedes these in flight), with the graph when this job found it.
     Refined(Result<(Cut, Option<Arc<crate::graph::ReadGraph>>)>),
+    /// The k-mer vectors' own bins beside the latent's (a job of the Refine kind: a new cut or
+    /// map supersedes it).
+    Compared(Result<Box<Compared>>),
     Exported(Result<String>),
     /// Which reads the maps during training show (computed once per training).
     Planned(Arc<crate::preview::PreviewPlan>),

@@ -267,3 +267,62 @@ fn the_sequence_vote_is_on_by_default_and_no_sequence_vote_is_saved() {
     assert!(saved_on.sequence_vote);
     assert!(!saved_off.sequence_vote);
 }
+
+/// Reads that overlap others yet are unbinned or hold half or fewer of their overlaps in their
+/// bin, counted from a run's assignments.tsv; and each read's bin.
+fn doubted_and_bins(out: &Path) -> (u64, Vec<String>) {
+    let tsv = std::fs::read_to_string(out.join("assignments.tsv")).unwrap();
+    let mut doubted = 0;
+    let mut bins = Vec::new();
+    for l in tsv.lines().skip(1) {
+        let f: Vec<&str> = l.split('\t').collect();
+        let (overlaps, in_bin): (u64, u64) = (f[4].parse().unwrap(), f[5].parse().unwrap());
+        if overlaps > 0 && (f[1] == "unbinned" || 2 * in_bin <= overlaps) {
+            doubted += 1;
+        }
+        bins.push(f[1].to_string());
+    }
+    (doubted, bins)
+}
+
+#[test]
+fn a_small_sample_keeps_the_bins_of_the_map_its_overlaps_doubt_less() {
+    let d = tmp();
+    // Genomes of near GC, so that composition mixes them and some reads' bins are in doubt.
+    let fa = d.path().join("r.fa");
+    write_fasta(&fa, &reads_of_genomes(60, 3, &[0.46, 0.5, 0.54]));
+    let run = |dir: &str, extra: &[&str]| {
+        let out = d.path().join(dir);
+        let mut args = vec!["run", path_str(&fa), "--out", path_str(&out), "-q"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        (run_ok(&args), doubted_and_bins(&out))
+    };
+    let (both, (_, bins)) = run("both", &[]);
+    let (latent, (latent_doubted, latent_bins)) = run("latent", &["--no-compare"]);
+    let (kmers, (kmers_doubted, kmers_bins)) = run("kmers", &["--map-input", "kmers"]);
+    let c = &both["map_compared"];
+    // Each side's count is that of the run of its map alone, and the bins kept are that run's.
+    assert_eq!(c["latent_doubted"], latent_doubted, "{c}");
+    assert_eq!(c["kmers_doubted"], kmers_doubted, "{c}");
+    // (Near genomes: some reads are in doubt, so the two maps' bins are told apart.)
+    assert!(latent_doubted + kmers_doubted > 0, "{c}");
+    let kept = if kmers_doubted < latent_doubted {
+        "kmers"
+    } else {
+        "latent"
+    };
+    assert_eq!(c["kept"], kept);
+    assert_eq!(
+        bins,
+        if kept == "kmers" {
+            kmers_bins
+        } else {
+            latent_bins
+        }
+    );
+    assert!(both["seconds"]["compare"].as_f64().is_some(), "{both}");
+    // Neither single map's run compares.
+    assert!(latent["map_compared"].is_null() && kmers["map_compared"].is_null());
+    assert!(latent["seconds"].get("compare").is_none());
+}

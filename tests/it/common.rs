@@ -46,9 +46,15 @@ pub fn random_genome(len: usize, gc: f64, rng: &mut impl Rng) -> Vec<u8> {
 /// Reads from three random "genomes" of different GC (30%, 50%, 70%): `per` reads each of
 /// 1.5–3 kb, sampled with overlaps so the coverage histogram has signal too.
 pub fn synthetic_reads(per: usize, seed: u64) -> Vec<(String, String, Vec<u8>)> {
+    reads_of_genomes(per, seed, &[0.3, 0.5, 0.7])
+}
+
+/// `per` error-free reads of 1.5-3 kb from each of 60 kb random genomes of GC `gcs`, shuffled
+/// and named `read0001`...
+pub fn reads_of_genomes(per: usize, seed: u64, gcs: &[f64]) -> Vec<(String, String, Vec<u8>)> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
-    for (g, gc) in [0.3f64, 0.5, 0.7].iter().enumerate() {
+    for (g, gc) in gcs.iter().enumerate() {
         let genome = random_genome(60_000, *gc, &mut rng);
         for _ in 0..per {
             let len = rng.random_range(1500..3000);

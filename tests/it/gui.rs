@@ -905,3 +905,28 @@ fn a_saved_session_reopens_with_the_same_map_bins_and_selection_without_training
     }
     assert!(out.join("bins").join("first.fasta").exists());
 }
+
+#[test]
+fn after_training_the_latent_is_compared_with_the_kmer_vectors_and_the_less_doubted_bins_shown() {
+    let mut h = harness(Explorer::with_dialogs(
+        demo_startup(5),
+        Arc::new(FixedDialogs::default()),
+    ));
+    wait_for(&mut h, "the demo reads", |a| a.data.is_some());
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the comparison of the two maps' bins", |a| {
+        a.compared.is_some() && !a.is_busy()
+    });
+    let a = h.state();
+    let c = a.compared.unwrap();
+    assert!(a.status.contains(&c.describe()), "{}", a.status);
+    // The map shown is the one kept, and its bins are the ones the overlaps doubt less.
+    assert_eq!(a.settings.map_input, c.kept);
+    let cut = &a.map.as_ref().unwrap().cut;
+    assert!(cut.refined.is_some() && cut.graph.is_some());
+    let g = a.data.as_ref().unwrap().graph.clone().unwrap();
+    let labels = &cut.clustering.labels;
+    let doubted = binscape::graph::doubted(labels, &binscape::graph::support(labels, &g.adjacency));
+    assert_eq!(doubted, c.latent_doubted.min(c.kmers_doubted), "{c:?}");
+    h.get_by_label(&c.describe());
+}

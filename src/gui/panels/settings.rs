@@ -225,6 +225,21 @@ pub(super) fn settings(app: &Explorer, ui: &mut Ui, out: &mut Vec<Action>) {
             then.push(Action::Map(MapInput::Kmers));
         }
     });
+    ui.add_enabled(
+        s.graph,
+        egui::Checkbox::new(&mut s.compare_maps, "Compare with k-mers"),
+    )
+    .on_hover_text(format!(
+        "When training ends, also bin the k-mer vectors alone (up to {} reads, where the VAE \
+         has few reads to learn from) and keep whichever bins the reads' overlaps doubt fewer \
+         reads of: those that overlap reads yet lie unbinned or with half or fewer of their \
+         overlaps in their bin. Needs the overlap graph.",
+        crate::settings::COMPARE_MAX_READS
+    ));
+    if let Some(c) = &app.compared {
+        ui.label(egui::RichText::new(c.describe()).small())
+            .on_hover_text("The last comparison of the latent's and the k-mer vectors' bins");
+    }
 
     ui.separator();
     ui.heading("Bins (HDBSCAN)");
