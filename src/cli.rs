@@ -106,7 +106,10 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
         }
     }
     if let Some(c) = &report.map_compared {
-        eprintln!("compared with the k-mer vectors' own bins: {}", c.describe());
+        eprintln!(
+            "compared with the k-mer vectors' own bins: {}",
+            c.describe()
+        );
     }
     if let Some(r) = &report.read_support {
         eprintln!(
