@@ -71,9 +71,9 @@ stop
 # 7. Coloured by overlap component, a read hovered: its overlaps drawn, counted in the status bar
 # (the dev reads when present: the demo is too shallow for overlaps to join up).
 if [[ -f $big ]]; then start "$big" --train --colour-by component; else start --demo --train --colour-by component; fi
-sleep 70
+sleep 80
 win=$(xdotool search --name '^binscape$' | head -1)
-xdotool mousemove --window "$win" ${BINSCAPE_SHOT_HOVER:-810 232}
+xdotool mousemove --window "$win" ${BINSCAPE_SHOT_HOVER:-724 114}
 sleep 1
 shot 7-overlaps
 stop
@@ -81,6 +81,6 @@ stop
 # 8. Coloured by agreement: green reads' overlaps all share their bin, red ones' mostly do not,
 # grey ones have none (the dev reads when present).
 if [[ -f $big ]]; then start "$big" --train --colour-by agreement; else start --demo --train --colour-by agreement; fi
-sleep 70
+sleep 80
 shot 8-agreement
 stop
