@@ -560,6 +560,10 @@ pub struct GraphReport {
     /// Of those, binned reads moved to another bin, and unbinned reads given one.
     #[serde(default)]
     pub sequence_moved: usize,
+    /// Of the moved, those that went to the bin their overlaps pointed to
+    /// ([`crate::markov::POINTED_MARGIN_PER_KB`]).
+    #[serde(default)]
+    pub sequence_pointed: usize,
     #[serde(default)]
     pub sequence_rescued: usize,
     /// Small bins whose overlaps mostly leave them, unbinned and voted on again
@@ -771,6 +775,32 @@ pub fn doubted(labels: &[i32], support: &[Support]) -> usize {
         .zip(support)
         .filter(|(l, s)| s.overlaps > 0 && (**l < 0 || 2 * s.in_bin <= s.overlaps))
         .count()
+}
+
+/// Per read, the bin that most of its overlaps outside its own bin go to, by weight (overlaps
+/// with unbinned reads not counted; ties to the lower bin), or [`NOISE`] when it has none: where
+/// a read's overlaps point when they doubt its bin ([`crate::markov::vote`]).
+pub fn pointed(labels: &[i32], adj: &Adjacency) -> Vec<i32> {
+    (0..labels.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut votes: Vec<(i32, u64)> = Vec::new();
+            for &(j, w) in adj.of(i) {
+                let l = labels[j as usize];
+                if l < 0 || l == labels[i] {
+                    continue;
+                }
+                match votes.iter_mut().find(|v| v.0 == l) {
+                    Some(v) => v.1 += w as u64,
+                    None => votes.push((l, w as u64)),
+                }
+            }
+            votes
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+                .map_or(NOISE, |v| v.0)
+        })
+        .collect()
 }
 
 /// Each read's [`Support`] under `labels`. Sequential on purpose: the explorer calls it on the

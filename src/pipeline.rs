@@ -677,11 +677,13 @@ fn graph_labels(
                 return Ok((labels, Default::default()));
             }
             let support = crate::graph::support(&labels, adj);
-            crate::markov::vote(index, &labels, &support, also, progress)
+            let pointed = crate::graph::pointed(&labels, adj);
+            crate::markov::vote(index, &labels, &support, also, Some(&pointed), progress)
         };
     let (voted, said) = by_sequence(voted, Some(&shallow_doubt))?;
     report.doubted = said.doubted;
     report.sequence_moved = said.moved;
+    report.sequence_pointed = said.pointed;
     report.sequence_rescued = said.rescued;
     // Bins that are loci of several genomes, not a genome, go back to the votes.
     let (cleared, loose) = crate::graph::loose_bins(&voted, o, cut.min_cluster_size, seeded);

@@ -10,13 +10,23 @@ use rand::{Rng, SeedableRng};
 /// A genome drawn from an order-2 Markov chain with random transition probabilities (a
 /// Dirichlet(1) draw per context): its own preferences for which base follows which two.
 fn chain_genome(len: usize, rng: &mut impl Rng) -> Vec<u8> {
-    let table: Vec<[f64; 4]> = (0..16)
+    let table = chain_table(rng);
+    genome_of(&table, len, rng)
+}
+
+/// An order-2 chain's transition probabilities, a Dirichlet(1) draw per context.
+fn chain_table(rng: &mut impl Rng) -> Vec<[f64; 4]> {
+    (0..16)
         .map(|_| {
             let w: Vec<f64> = (0..4).map(|_| -rng.random::<f64>().ln()).collect();
             let t: f64 = w.iter().sum();
             [w[0] / t, w[1] / t, w[2] / t, w[3] / t]
         })
-        .collect();
+        .collect()
+}
+
+/// A genome of `len` bases drawn from the order-2 chain `table`.
+fn genome_of(table: &[[f64; 4]], len: usize, rng: &mut impl Rng) -> Vec<u8> {
     let mut g = vec![0u8, 1];
     while g.len() < len {
         let p = &table[(g[g.len() - 2] * 4 + g[g.len() - 1]) as usize];
@@ -93,7 +103,7 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
         .filter(|&i| doubted(planted[i], support[i]))
         .collect();
     let wrong = |l: &[i32]| in_doubt.iter().filter(|&&i| l[i] != truth[i]).count();
-    let (fixed, said) = vote(&index, &planted, &support, None, &Progress::default()).unwrap();
+    let (fixed, said) = vote(&index, &planted, &support, None, None, &Progress::default()).unwrap();
     assert!(wrong(&planted) > 80, "{} planted", wrong(&planted));
     assert!(
         wrong(&fixed) <= 3,
@@ -115,12 +125,12 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
     assert_eq!(said.moved, moved.count());
     assert!(said.rescued > 20, "{said:?}");
     // Deterministic.
-    let (again, _) = vote(&index, &planted, &support, None, &Progress::default()).unwrap();
+    let (again, _) = vote(&index, &planted, &support, None, None, &Progress::default()).unwrap();
     assert_eq!(again, fixed);
     // Cancelled: an error, not half-voted bins.
     let p = Progress::default();
     p.cancel();
-    assert!(vote(&index, &planted, &support, None, &p).is_err());
+    assert!(vote(&index, &planted, &support, None, None, &p).is_err());
 }
 
 #[test]
@@ -147,3 +157,82 @@ fn a_chain_prefers_its_own_genome_on_either_strand() {
         }
     }
 }
+
+#[test]
+fn a_doubted_read_joins_the_bin_its_overlaps_point_to_when_its_chain_agrees_at_all() {
+    // Two genomes of nearly one composition (the second's chain is the first's with a tenth of
+    // another mixed in): a read's chains differ by less than the margin a read needs on its
+    // own, so only where its overlaps point can it move on that.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (a, b) = (chain_table(&mut rng), chain_table(&mut rng));
+    let near: Vec<[f64; 4]> = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| std::array::from_fn(|k| MIX_NEAR * y[k] + (1.0 - MIX_NEAR) * x[k]))
+        .collect();
+    let genomes = [
+        genome_of(&a, 2_000_000, &mut rng),
+        genome_of(&near, 2_000_000, &mut rng),
+    ];
+    let mut truth = Vec::new();
+    let mut text = String::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        for (i, s) in reads_of(genome, 300, &mut rng).into_iter().enumerate() {
+            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
+            truth.push(g as i32);
+        }
+    }
+    let (_dir, index) = indexed_fasta(&text);
+    // Every fourth read in the other genome's bin; every read doubted (one overlap, out of its
+    // bin); the overlaps of the planted reads and of every other read point to the true bin, and
+    // those of the rest to the wrong one.
+    let planted: Vec<i32> = (0..truth.len())
+        .map(|i| if i % 4 == 0 { 1 - truth[i] } else { truth[i] })
+        .collect();
+    let support = vec![
+        Support {
+            overlaps: 1,
+            in_bin: 0
+        };
+        truth.len()
+    ];
+    let pointed: Vec<i32> = (0..truth.len())
+        .map(|i| {
+            if i % 4 == 0 || i % 2 == 1 {
+                truth[i]
+            } else {
+                1 - truth[i]
+            }
+        })
+        .collect();
+    let wrong = |l: &[i32]| (0..truth.len()).filter(|&i| l[i] != truth[i]).count();
+    let p = Progress::default();
+    let (alone, _) = vote(&index, &planted, &support, None, None, &p).unwrap();
+    let (with, said) = vote(&index, &planted, &support, None, Some(&pointed), &p).unwrap();
+    // On its chain's margin alone most planted reads stay; where the overlaps point, most go.
+    assert_eq!(wrong(&planted), 150);
+    assert!(
+        wrong(&alone) > 80,
+        "{} left by the margin alone",
+        wrong(&alone)
+    );
+    assert!(
+        wrong(&with) < wrong(&alone) / 2,
+        "{} left where the overlaps point, {} by the margin alone",
+        wrong(&with),
+        wrong(&alone)
+    );
+    // A read in its genome's bin whose overlaps point to the other goes there only when its
+    // chain says so too: few do.
+    let led_astray = (0..truth.len())
+        .filter(|&i| i % 4 == 2 && with[i] != truth[i])
+        .count();
+    assert!(led_astray <= 10, "{led_astray} of 150 led astray");
+    assert_eq!(
+        said.moved,
+        (0..truth.len()).filter(|&i| with[i] != planted[i]).count()
+    );
+}
+
+/// The share of another chain in the near genome's ([`a_doubted_read_joins_the_bin_its_overlaps_point_to_when_its_chain_agrees_at_all`]).
+const MIX_NEAR: f64 = 0.2;
