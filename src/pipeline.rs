@@ -343,8 +343,8 @@ pub fn map_and_cluster(input: &Matrix, s: &Settings, progress: &Progress) -> Res
     })
 }
 
-/// Bins corrected by the overlap graph: the cut, each bin's overlap agreement, and each read's
-/// support ([`crate::graph::support`]).
+/// Bins corrected by the overlap graph ([`graph_corrected`]): the cut, each bin's overlap
+/// agreement, and each read's support ([`crate::graph::support`]).
 pub type Corrected = (Cut, Vec<f64>, Vec<crate::graph::Support>);
 
 /// The k-mer vectors' own bins, to compare with the latent's ([`Settings::compares`]): mapped,
@@ -365,21 +365,6 @@ pub fn kmer_bins(
     }
     let corrected = correct(&cut)?;
     Ok((m, corrected))
-}
-
-/// [`graph_corrected`] with each read's support under the corrected bins.
-pub fn corrected_with_support(
-    cut: &Cut,
-    o: &crate::graph::Overlaps,
-    adj: &crate::graph::Adjacency,
-    index: &ReadIndex,
-    labels: Option<&Labels>,
-    sequence: bool,
-    progress: &Progress,
-) -> Result<Corrected> {
-    let (c, agreement) = graph_corrected(cut, o, adj, index, labels, sequence, progress)?;
-    let support = crate::graph::support(&c.clustering.labels, adj);
-    Ok((c, agreement, support))
 }
 
 /// What [`run`] tells its driver as it goes.
@@ -496,7 +481,7 @@ pub fn run(
             let (o, found_in) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             let adj = o.adjacency(n);
             let correct = |cut: &Cut| {
-                corrected_with_support(
+                graph_corrected(
                     cut,
                     &o,
                     &adj,
@@ -560,7 +545,7 @@ pub fn run(
 /// Stage 6: `cut` corrected by the overlap graph `o` ([`crate::graph::correct`]), then (when
 /// `sequence`) the reads it leaves in doubt placed by their bins' sequence models
 /// ([`crate::markov`], two passes over the reads); its bins summarised with their overlap
-/// agreement (also returned, per bin).
+/// agreement (also returned, per bin), and each read's support under them.
 pub fn graph_corrected(
     cut: &Cut,
     o: &crate::graph::Overlaps,
@@ -569,7 +554,7 @@ pub fn graph_corrected(
     labels: Option<&Labels>,
     sequence: bool,
     progress: &Progress,
-) -> Result<(Cut, Vec<f64>)> {
+) -> Result<Corrected> {
     // A shallow seed or a deep element that did not grow into a bin: the stage again, as if it
     // had not been made: without shallow seeds, and asking each failed element (only those: a
     // phage made at half the size must not lose its bin for a plasmid's failure) its full size,
@@ -616,7 +601,8 @@ pub fn graph_corrected(
     .with_genomes(&genomes)
     .with_graph(Some(report))
     .with_steady(cut.steady);
-    Ok((c, agreement))
+    let support = crate::graph::support(&c.clustering.labels, adj);
+    Ok((c, agreement, support))
 }
 
 /// Deep elements ([`crate::graph::deep_by_overlaps`], named by their first read) asked their
@@ -908,7 +894,7 @@ mod tests {
             strength: vec![1.0; n as usize],
         };
         let cut = Cut::of(clustering, 50, &index, None, None);
-        let (c, _) =
+        let (c, _, _) =
             graph_corrected(&cut, &o, &adj, &index, None, false, &Progress::default()).unwrap();
         let l = &c.clustering.labels;
         let phage = l[200];

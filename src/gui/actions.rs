@@ -566,16 +566,7 @@ impl Explorer {
                                 g
                             }
                         };
-                        cut = pipeline::graph_corrected(
-                            &cut,
-                            &g.overlaps,
-                            &g.adjacency,
-                            &index,
-                            labels.as_deref(),
-                            s.sequence_vote,
-                            progress,
-                        )?
-                        .0;
+                        cut = corrected(&g, &cut, &index, labels.as_deref(), &s, progress)?.0;
                     }
                     Ok((cut, found))
                 })())
@@ -604,15 +595,7 @@ impl Explorer {
             move |progress| {
                 Outcome::Compared((|| {
                     let correct = |cut: &crate::bins::Cut| {
-                        pipeline::corrected_with_support(
-                            cut,
-                            &g.overlaps,
-                            &g.adjacency,
-                            &index,
-                            labels.as_deref(),
-                            s.sequence_vote,
-                            progress,
-                        )
+                        corrected(&g, cut, &index, labels.as_deref(), &s, progress)
                     };
                     let (k, (cut, _, support)) = pipeline::kmer_bins(
                         &features,
@@ -744,4 +727,25 @@ impl Explorer {
                 )
             });
     }
+}
+
+/// `cut` corrected by the reads' overlap graph `g` as the settings ask: the refinement job's and
+/// the comparison's, as `binscape run` does it ([`pipeline::graph_corrected`]).
+fn corrected(
+    g: &crate::graph::ReadGraph,
+    cut: &crate::bins::Cut,
+    index: &crate::reads::ReadIndex,
+    labels: Option<&crate::reads::Labels>,
+    s: &Settings,
+    progress: &crate::Progress,
+) -> crate::Result<pipeline::Corrected> {
+    pipeline::graph_corrected(
+        cut,
+        &g.overlaps,
+        &g.adjacency,
+        index,
+        labels,
+        s.sequence_vote,
+        progress,
+    )
 }

@@ -150,7 +150,7 @@ fn load_train_tune_select_and_export_the_demo() {
             binscape::refine::refine(index, &plain, &a.settings, &progress).unwrap();
         let want = binscape::bins::Cut::of(want, mcs, index, None, Some(splits));
         let graph = a.data.as_ref().unwrap().graph.as_ref().unwrap();
-        let (want, _) = binscape::pipeline::graph_corrected(
+        let (want, _, _) = binscape::pipeline::graph_corrected(
             &want,
             &graph.overlaps,
             &graph.adjacency,
