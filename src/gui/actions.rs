@@ -63,6 +63,13 @@ pub enum Action {
 impl Explorer {
     /// Carries out one action (at once; any work goes to a worker).
     pub fn act(&mut self, a: Action) {
+        // Bins the user re-cuts, refines or edits are theirs: no comparison then replaces them.
+        if matches!(
+            a,
+            Action::Recut | Action::Recluster | Action::Refine | Action::Edit(_)
+        ) {
+            self.compare_pending = false;
+        }
         match a {
             Action::Pick(p) => self.pick(p),
             Action::OpenReads(p) => self.open_reads(p),

@@ -350,6 +350,8 @@ impl Explorer {
             | Outcome::Clustered(Err(e))
             | Outcome::Refined(Err(e))
             | Outcome::Compared(Err(e)) => {
+                // The bins a comparison was waiting for did not come.
+                self.compare_pending = false;
                 if !matches!(e, crate::Error::Cancelled) {
                     self.errors.push(e.to_string());
                 }

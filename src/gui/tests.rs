@@ -272,3 +272,23 @@ fn exports_started_together_all_finish_even_to_one_path() {
     // Nothing but the two finished files is left in the folder.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn a_cut_the_user_asks_for_is_not_replaced_by_a_comparison_after_training() {
+    let mut app = demo_app(5);
+    for a in [
+        Action::Recut,
+        Action::Recluster,
+        Action::Refine,
+        Action::Edit(crate::bins::Edit::Merge { bins: vec![0, 1] }),
+    ] {
+        app.compare_pending = true;
+        app.act(a);
+        assert!(!app.compare_pending);
+    }
+    // Nor do other actions cancel it: selecting or hovering leaves the bins as they are.
+    app.compare_pending = true;
+    app.act(Action::Hover(Some(3)));
+    app.act(Action::ClearSelection);
+    assert!(app.compare_pending);
+}
