@@ -773,7 +773,7 @@ pub fn doubted(labels: &[i32], support: &[Support]) -> usize {
     labels
         .iter()
         .zip(support)
-        .filter(|(l, s)| s.overlaps > 0 && (**l < 0 || 2 * s.in_bin <= s.overlaps))
+        .filter(|(l, s)| s.overlaps > 0 && (**l < 0 || s.agreement(true) == Agreement::HalfOrFewer))
         .count()
 }
 
