@@ -320,8 +320,9 @@ impl Cut {
                 }
                 if g.sequence_moved + g.sequence_rescued > 0 {
                     said += &format!(
-                        "; of the {} reads they left in doubt, sequence models moved {} and placed {} unbinned",
-                        g.doubted, g.sequence_moved, g.sequence_rescued
+                        "; of the {} reads they left in doubt ({} held only by weak overlaps), \
+                         sequence models moved {} and placed {} unbinned",
+                        g.doubted, g.weakly_held, g.sequence_moved, g.sequence_rescued
                     );
                 }
                 if g.loose > 0 {

@@ -87,9 +87,9 @@ fn summary(report: &binscape::output::Report, out: &Path, quiet: bool) {
     if let Some(g) = &report.graph {
         let sequence = if g.doubted > 0 {
             format!(
-                "; of the {} they left in doubt, the bins' sequence models moved {} ({} to where \
-                 their overlaps pointed) and placed {}",
-                g.doubted, g.sequence_moved, g.sequence_pointed, g.sequence_rescued
+                "; of the {} they left in doubt ({} held in their bin only by weak overlaps), the \
+                 bins' sequence models moved {} ({} to where their overlaps pointed) and placed {}",
+                g.doubted, g.weakly_held, g.sequence_moved, g.sequence_pointed, g.sequence_rescued
             )
         } else {
             String::new()

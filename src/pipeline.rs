@@ -662,10 +662,14 @@ fn graph_labels(
             if !sequence {
                 return Ok((labels, Default::default()));
             }
-            let support = crate::graph::support(&labels, adj);
+            // Weak overlaps (homologous genes of two genomes) do not settle a read's bin.
+            let support = crate::graph::firm_support(&labels, adj);
             let pointed = crate::graph::pointed(&labels, adj);
             crate::markov::vote(index, &labels, &support, also, Some(&pointed), progress)
         };
+    if sequence {
+        report.weakly_held = crate::graph::weakly_held(&voted, adj);
+    }
     let (voted, said) = by_sequence(voted, Some(&shallow_doubt))?;
     report.doubted = said.doubted;
     report.sequence_moved = said.moved;
@@ -876,6 +880,7 @@ mod tests {
         }
         let o = crate::graph::Overlaps {
             edges,
+            density: Vec::new(),
             sampled: 1.0,
             reads_indexed: 1.0,
         };

@@ -234,3 +234,51 @@ fn short_reads_inside_longer_ones_overlap_them_and_take_their_vote() {
     };
     assert_eq!(size(&o), size(&long_only));
 }
+
+#[test]
+fn overlaps_between_diverged_copies_of_a_genome_are_weak() {
+    // A 100 kb genome and a copy of it 12 % apart (a relative, or a gene two genomes share):
+    // reads of one copy share far more minimizers per kb than reads of the two, so most overlaps
+    // between copies are weak ([`binscape::graph::FIRM`]) and almost none within one.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(27);
+    let genome = random_genome(100_000, 0.5, &mut rng);
+    let copy = substituted(&genome, 0.12, &mut rng);
+    let mut reads = Vec::new();
+    for (g, n) in [(0, 400), (1, 40)] {
+        let source = if g == 0 { &genome } else { &copy };
+        for _ in 0..n {
+            let len = rng.random_range(2000..4000);
+            let start = rng.random_range(0..source.len() - len);
+            reads.push((g, substituted(&source[start..start + len], 0.02, &mut rng)));
+        }
+    }
+    let (_dir, index) = indexed(&reads);
+    let truth: Vec<i32> = reads.iter().map(|r| r.0).collect();
+    let o = overlaps(&index, &Progress::default()).unwrap();
+    assert_eq!(o.density.len(), o.edges.len());
+    let adj = o.adjacency(truth.len());
+    // Each overlap's firmness as the adjacency tells it, by kind.
+    let (mut within, mut between) = ((0, 0), (0, 0));
+    for i in 0..truth.len() {
+        for (&(j, _), firm) in adj.of(i).iter().zip(adj.firm(i)) {
+            let t = match (truth[i], truth[j as usize]) {
+                (0, 0) => &mut within,
+                (a, b) if a != b => &mut between,
+                _ => continue,
+            };
+            t.0 += firm as usize;
+            t.1 += 1;
+        }
+    }
+    assert!(between.1 > 200, "{between:?} overlaps between the copies");
+    assert!(
+        within.0 * 100 >= within.1 * 95,
+        "{within:?} firm of the overlaps within one copy"
+    );
+    // (Not all: a tenth of the copy's reads lie where it differs less, and the per-kb counts
+    // of short overlaps spread widely; on dev a third of the overlaps between species are firm.)
+    assert!(
+        between.0 * 2 <= between.1,
+        "{between:?} firm of the overlaps between the copies"
+    );
+}

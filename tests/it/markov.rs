@@ -236,3 +236,80 @@ fn a_doubted_read_joins_the_bin_its_overlaps_point_to_when_its_chain_agrees_at_a
 
 /// The share of another chain in the near genome's ([`a_doubted_read_joins_the_bin_its_overlaps_point_to_when_its_chain_agrees_at_all`]).
 const MIX_NEAR: f64 = 0.2;
+
+#[test]
+fn a_read_held_in_a_bin_only_by_weak_overlaps_goes_where_its_sequence_says() {
+    // Two genomes of their own compositions. Every fourth read of the second sits in the first's
+    // bin, held there by two weak overlaps (a tenth of the usual shared minimizers per kb, as a
+    // gene two genomes share) with reads of the first; every other read overlaps two reads of its
+    // own genome firmly, except every fourth read of the first, whose overlaps in its own bin are
+    // weak too (it must stay: its sequence agrees).
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let genomes = [
+        chain_genome(2_000_000, &mut rng),
+        chain_genome(2_000_000, &mut rng),
+    ];
+    let mut truth = Vec::new();
+    let mut text = String::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        for (i, s) in reads_of(genome, 200, &mut rng).into_iter().enumerate() {
+            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
+            truth.push(g as i32);
+        }
+    }
+    let (_dir, index) = indexed_fasta(&text);
+    let n = truth.len();
+    let planted: Vec<i32> = (0..n)
+        .map(|i| {
+            if truth[i] == 1 && i % 4 == 0 {
+                0
+            } else {
+                truth[i]
+            }
+        })
+        .collect();
+    let (firm, weak) = (400u16, 40u16);
+    let (mut edges, mut density) = (Vec::new(), Vec::new());
+    for (i, &bin) in planted.iter().enumerate() {
+        let held_weakly = i.is_multiple_of(4);
+        // Partners: two reads of its bin's genome (genome 0's for a planted read), none of them
+        // held weakly itself.
+        let base = 200 * bin as usize;
+        for k in [1, 2] {
+            let j = base + (i % 200 + 4 * k + 1) % 200;
+            let j = if j.is_multiple_of(4) { j + 1 } else { j };
+            edges.push((i.min(j) as u32, i.max(j) as u32, 50));
+            density.push(if held_weakly { weak } else { firm });
+        }
+    }
+    let o = binscape::graph::Overlaps {
+        edges,
+        density,
+        sampled: 1.0,
+        reads_indexed: 1.0,
+    };
+    let adj = o.adjacency(n);
+    let all = binscape::graph::support(&planted, &adj);
+    let strong = binscape::graph::firm_support(&planted, &adj);
+    let wrong = |l: &[i32]| (0..n).filter(|&i| l[i] != truth[i]).count();
+    assert_eq!(wrong(&planted), 50);
+    // All their overlaps in their bin: by every overlap, none is in doubt.
+    assert!((0..n).all(|i| !doubted(planted[i], all[i])));
+    assert_eq!(binscape::graph::weakly_held(&planted, &adj), 100);
+    let p = Progress::default();
+    let (by_all, _) = vote(&index, &planted, &all, None, None, &p).unwrap();
+    assert_eq!(wrong(&by_all), 50, "nothing was in doubt");
+    let (by_firm, said) = vote(&index, &planted, &strong, None, None, &p).unwrap();
+    assert_eq!(said.doubted, 100);
+    assert!(
+        wrong(&by_firm) <= 3,
+        "{} of 50 planted reads left",
+        wrong(&by_firm)
+    );
+    // The first genome's weakly held reads stay: their sequence agrees with their bin.
+    let strayed = (0..200).filter(|&i| by_firm[i] != 0).count();
+    assert!(
+        strayed <= 2,
+        "{strayed} of the first genome's reads left its bin"
+    );
+}

@@ -44,15 +44,15 @@ fn hover_text(app: &Explorer, d: &crate::gui::Dataset, i: usize) -> String {
                 .iter()
                 .filter(|&&(j, _)| l[j as usize] == l[i])
                 .count();
-            let support = crate::graph::Support {
-                overlaps: links.len() as u32,
-                in_bin: inside as u32,
-            };
-            // Why the read is in its bin: its overlaps settle it, or (with too few of them in
-            // it) its sequence does, by the map and the bins' sequence models.
-            let why = match (l[i] >= 0, crate::markov::doubted(l[i], support)) {
+            // Why the read is in its bin: its firm overlaps settle it, or (with too few of them
+            // in it) its sequence does, by the map and the bins' sequence models.
+            let firm = crate::graph::firm_support_of(l, &g.adjacency, i);
+            let why = match (l[i] >= 0, crate::markov::doubted(l[i], firm)) {
                 (false, _) => "",
                 (true, false) => ": its overlaps place it",
+                (true, true) if (firm.overlaps as usize) < links.len() => {
+                    ": its sequence places it (its overlaps are weak)"
+                }
                 (true, true) => ": its sequence places it",
             };
             format!("  ·  {} overlaps, {inside} in its bin{why}", links.len())
