@@ -62,31 +62,52 @@ impl Overlaps {
         }
         let mut fill = starts.clone();
         let mut links = vec![(0u32, 0u32); starts[n]];
-        let known = self.density.len() == self.edges.len() && !self.edges.is_empty();
-        let mut density = vec![0u16; if known { starts[n] } else { 0 }];
+        let floor = self.firm_floor();
+        let mut weak = vec![
+            0u64;
+            if floor.is_some() {
+                starts[n].div_ceil(64)
+            } else {
+                0
+            }
+        ];
         for (e, &(a, b, w)) in self.edges.iter().enumerate() {
+            let is_weak = floor.is_some_and(|f| self.density[e] < f);
             for (x, y) in [(a, b), (b, a)] {
-                links[fill[x as usize]] = (y, w);
-                if known {
-                    density[fill[x as usize]] = self.density[e];
+                let k = fill[x as usize];
+                links[k] = (y, w);
+                if is_weak {
+                    weak[k / 64] |= 1 << (k % 64);
                 }
                 fill[x as usize] += 1;
             }
         }
-        let floor = if known {
-            let mut d = self.density.clone();
-            let mid = d.len() / 2;
-            let median = *d.select_nth_unstable(mid).1;
-            (FIRM * median as f64).ceil() as u16
-        } else {
-            0
-        };
         Adjacency {
             starts,
             links,
-            density,
-            floor,
+            weak,
         }
+    }
+
+    /// The least density of a firm overlap ([`FIRM`] times the median's), if the densities are
+    /// known. The median by a histogram of the u16 densities: no copy of tens of millions.
+    fn firm_floor(&self) -> Option<u16> {
+        if self.density.len() != self.edges.len() || self.edges.is_empty() {
+            return None;
+        }
+        let mut histogram = vec![0usize; 1 << 16];
+        for &d in &self.density {
+            histogram[d as usize] += 1;
+        }
+        let (mut seen, mid) = (0, self.density.len() / 2);
+        let median = histogram
+            .iter()
+            .position(|&c| {
+                seen += c;
+                seen > mid
+            })
+            .unwrap_or(0);
+        Some((FIRM * median as f64).ceil() as u16)
     }
 }
 
@@ -105,10 +126,10 @@ pub const FIRM: f64 = 0.4;
 pub struct Adjacency {
     starts: Vec<usize>,
     links: Vec<(u32, u32)>,
-    /// Per link, its overlap's shared minimizers per 10 kb (empty when not known).
-    density: Vec<u16>,
-    /// The least density of a firm overlap ([`FIRM`]).
-    floor: u16,
+    /// One bit per link, set when its overlap is weak ([`FIRM`]); empty when the densities are
+    /// not known (every overlap firm). A bit, not the density: 2 bytes a link at tens of
+    /// millions of links is a hundred MB.
+    weak: Vec<u64>,
 }
 
 impl Adjacency {
@@ -119,7 +140,7 @@ impl Adjacency {
     /// Whether each of `read`'s links ([`Adjacency::of`]) is a firm overlap ([`FIRM`]).
     pub fn firm(&self, read: usize) -> impl Iterator<Item = bool> + '_ {
         let (from, to) = (self.starts[read], self.starts[read + 1]);
-        (from..to).map(|k| self.density.get(k).is_none_or(|&d| d >= self.floor))
+        (from..to).map(|k| self.weak.get(k / 64).is_none_or(|w| w >> (k % 64) & 1 == 0))
     }
 }
 
@@ -758,8 +779,8 @@ impl ReadGraph {
 }
 
 /// Why a read is where it is, as far as overlaps tell: how many reads it overlaps, and how many
-/// of those are in its own bin (none for an unbinned read). A read with no overlaps is binned
-/// by its composition alone.
+/// of those are in its own bin (none for an unbinned read); [`firm_support`] counts its firm
+/// overlaps only. A read with no overlaps is binned by its composition alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Support {
     pub overlaps: u32,
@@ -905,15 +926,24 @@ pub fn firm_support_of(labels: &[i32], adj: &Adjacency, i: usize) -> Support {
 /// Binned reads that most of their overlaps hold in their bin but most of their firm ones do not
 /// ([`firm_support`]): held only by weak overlaps, for `report.json`.
 pub fn weakly_held(labels: &[i32], adj: &Adjacency) -> usize {
-    let all = support(labels, adj);
-    let firm = firm_support(labels, adj);
     (0..labels.len())
-        .filter(|&i| {
-            labels[i] >= 0
-                && !crate::markov::doubted(labels[i], all[i])
-                && crate::markov::doubted(labels[i], firm[i])
-        })
+        .filter(|&i| labels[i] >= 0 && held_weakly(labels, adj, i))
         .count()
+}
+
+/// Whether read `i`'s overlaps hold it in its bin ([`crate::markov::doubted`]) while its firm
+/// ones alone do not.
+pub fn held_weakly(labels: &[i32], adj: &Adjacency, i: usize) -> bool {
+    let links = adj.of(i);
+    let all = Support {
+        overlaps: links.len() as u32,
+        in_bin: links
+            .iter()
+            .filter(|&&(j, _)| labels[i] >= 0 && labels[j as usize] == labels[i])
+            .count() as u32,
+    };
+    !crate::markov::doubted(labels[i], all)
+        && crate::markov::doubted(labels[i], firm_support_of(labels, adj, i))
 }
 
 /// Per bin: the share of its reads' overlaps (by weight) that stay inside it, a confidence that

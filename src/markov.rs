@@ -143,7 +143,8 @@ impl Chains {
 }
 
 /// Whether the overlap graph leaves a read's bin in doubt: unbinned, no overlaps, or half or
-/// fewer of its overlaps in its bin.
+/// fewer of its overlaps in its bin (of those `s` counts: the sequence vote counts the firm ones,
+/// [`crate::graph::firm_support`]).
 pub fn doubted(label: i32, s: Support) -> bool {
     label < 0 || s.overlaps == 0 || 2 * s.in_bin <= s.overlaps
 }

@@ -50,8 +50,8 @@ fn hover_text(app: &Explorer, d: &crate::gui::Dataset, i: usize) -> String {
             let why = match (l[i] >= 0, crate::markov::doubted(l[i], firm)) {
                 (false, _) => "",
                 (true, false) => ": its overlaps place it",
-                (true, true) if (firm.overlaps as usize) < links.len() => {
-                    ": its sequence places it (its overlaps are weak)"
+                (true, true) if crate::graph::held_weakly(l, &g.adjacency, i) => {
+                    ": its sequence places it (its overlaps in it are weak)"
                 }
                 (true, true) => ": its sequence places it",
             };
