@@ -911,14 +911,26 @@ pub fn firm_support(labels: &[i32], adj: &Adjacency) -> Vec<Support> {
         .collect()
 }
 
-/// One read's [`firm_support`] (the explorer's hovered read).
+/// One read's [`firm_support`] (the explorer's hovered read). A read that overlaps at least
+/// [`DEEP_DEGREE_MIN`] reads of its bin counts all its overlaps: a deep element's reads (a phage)
+/// share each minimizer with so many reads that only a spread of them are paired
+/// ([`MAX_PAIRED`]), and their overlaps read weak (lambda's on dev: a median 22.7 shared
+/// minimizers per kb, the genomes' 50-58); three lambda reads of dev, B3 and F left their bin.
 pub fn firm_support_of(labels: &[i32], adj: &Adjacency, i: usize) -> Support {
-    let (mut overlaps, mut in_bin) = (0, 0);
+    let (mut overlaps, mut in_bin, mut all_in_bin) = (0, 0, 0);
     for (&(j, _), firm) in adj.of(i).iter().zip(adj.firm(i)) {
+        let inside = (labels[i] >= 0 && labels[j as usize] == labels[i]) as u32;
+        all_in_bin += inside as usize;
         if firm {
             overlaps += 1;
-            in_bin += (labels[i] >= 0 && labels[j as usize] == labels[i]) as u32;
+            in_bin += inside;
         }
+    }
+    if all_in_bin >= DEEP_DEGREE_MIN {
+        return Support {
+            overlaps: adj.of(i).len() as u32,
+            in_bin: all_in_bin as u32,
+        };
     }
     Support { overlaps, in_bin }
 }
@@ -1825,6 +1837,28 @@ mod tests {
             ..o
         };
         assert_eq!(weakly_held(&labels, &o.adjacency(labels.len())), 1);
+        // A read of a deep element (12 or more overlaps in its bin) is held by them, weak or not:
+        // read 0 overlaps reads 1-12 weakly; reads 13-26 overlap in a chain, firmly.
+        let n = DEEP_DEGREE_MIN + 15;
+        let mut deep_edges: Vec<(u32, u32, u32)> =
+            (1..=DEEP_DEGREE_MIN as u32).map(|j| (0, j, 9)).collect();
+        let mut density = vec![10u16; deep_edges.len()];
+        deep_edges.extend((DEEP_DEGREE_MIN as u32 + 1..n as u32 - 1).map(|j| (j, j + 1, 9)));
+        density.resize(deep_edges.len(), 100);
+        let o = Overlaps {
+            edges: deep_edges,
+            density,
+            ..Default::default()
+        };
+        let deep_labels = vec![0; n];
+        let adj = o.adjacency(n);
+        assert!(adj.firm(0).all(|f| !f));
+        assert!(!crate::markov::doubted(
+            0,
+            firm_support_of(&deep_labels, &adj, 0)
+        ));
+        // Reads 1-12, each held by its one weak overlap alone.
+        assert_eq!(weakly_held(&deep_labels, &adj), DEEP_DEGREE_MIN);
         // Densities not known (a graph made by hand, or one whose edges were changed): all firm.
         for density in [Vec::new(), vec![100, 10]] {
             let o = Overlaps {
