@@ -63,6 +63,25 @@ fn reads_of(genome: &[u8], n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `per` reads of each genome ([`reads_of`]) as FASTA named g{genome}r{i}, loaded; with each
+/// read's genome.
+fn indexed_reads(
+    genomes: &[Vec<u8>],
+    per: usize,
+    rng: &mut impl Rng,
+) -> (tempfile::TempDir, binscape::reads::ReadIndex, Vec<i32>) {
+    let mut truth = Vec::new();
+    let mut text = String::new();
+    for (g, genome) in genomes.iter().enumerate() {
+        for (i, s) in reads_of(genome, per, rng).into_iter().enumerate() {
+            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
+            truth.push(g as i32);
+        }
+    }
+    let (dir, index) = indexed_fasta(&text);
+    (dir, index, truth)
+}
+
 #[test]
 fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -70,16 +89,9 @@ fn doubted_reads_go_back_to_their_genome_and_settled_reads_stay() {
         chain_genome(2_000_000, &mut rng),
         chain_genome(2_000_000, &mut rng),
     ];
-    let mut truth = Vec::new();
-    let mut text = String::new();
-    for (g, genome) in genomes.iter().enumerate() {
-        for (i, s) in reads_of(genome, 300, &mut rng).into_iter().enumerate() {
-            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
-            // Genome g's bin is 2g: label 1 is a bin the earlier votes emptied.
-            truth.push(2 * g as i32);
-        }
-    }
-    let (_dir, index) = indexed_fasta(&text);
+    let (_dir, index, genome) = indexed_reads(&genomes, 300, &mut rng);
+    // Genome g's bin is 2g: label 1 is a bin the earlier votes emptied.
+    let truth: Vec<i32> = genome.iter().map(|g| 2 * g).collect();
     // Every fifth read in the other genome's bin, every 23rd unbinned.
     let planted: Vec<i32> = (0..truth.len())
         .map(|i| match i {
@@ -174,15 +186,7 @@ fn a_doubted_read_joins_the_bin_its_overlaps_point_to_when_its_chain_agrees_at_a
         genome_of(&a, 2_000_000, &mut rng),
         genome_of(&near, 2_000_000, &mut rng),
     ];
-    let mut truth = Vec::new();
-    let mut text = String::new();
-    for (g, genome) in genomes.iter().enumerate() {
-        for (i, s) in reads_of(genome, 300, &mut rng).into_iter().enumerate() {
-            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
-            truth.push(g as i32);
-        }
-    }
-    let (_dir, index) = indexed_fasta(&text);
+    let (_dir, index, truth) = indexed_reads(&genomes, 300, &mut rng);
     // Every fourth read in the other genome's bin; every read doubted (one overlap, out of its
     // bin); the overlaps of the planted reads and of every other read point to the true bin, and
     // those of the rest to the wrong one.
@@ -249,15 +253,7 @@ fn a_read_held_in_a_bin_only_by_weak_overlaps_goes_where_its_sequence_says() {
         chain_genome(2_000_000, &mut rng),
         chain_genome(2_000_000, &mut rng),
     ];
-    let mut truth = Vec::new();
-    let mut text = String::new();
-    for (g, genome) in genomes.iter().enumerate() {
-        for (i, s) in reads_of(genome, 200, &mut rng).into_iter().enumerate() {
-            text += &format!(">g{g}r{i}\n{}\n", String::from_utf8_lossy(&s));
-            truth.push(g as i32);
-        }
-    }
-    let (_dir, index) = indexed_fasta(&text);
+    let (_dir, index, truth) = indexed_reads(&genomes, 200, &mut rng);
     let n = truth.len();
     let planted: Vec<i32> = (0..n)
         .map(|i| {
