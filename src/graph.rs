@@ -142,7 +142,9 @@ pub struct Adjacency {
     /// not known (every overlap firm). A bit, not the density: 2 bytes a link at tens of
     /// millions of links is a hundred MB.
     weak: Vec<u64>,
-    /// Overlaps in its bin that hold a read whether firm or not ([`firm_support_of`]).
+    /// The least overlaps of a read deep by its overlaps ([`DEEP_DEGREE_RATIO`] times the median
+    /// read's, and [`DEEP_DEGREE_MIN`]): the phages' ([`deep_by_overlaps`]), held in their bin by
+    /// every overlap, firm or not ([`firm_support_of`]).
     deep: usize,
 }
 
@@ -898,22 +900,25 @@ pub fn pointed(labels: &[i32], adj: &Adjacency) -> Vec<i32> {
 /// per-bin layouts run for minutes at a million reads); one pass over the links is tens of ms.
 pub fn support(labels: &[i32], adj: &Adjacency) -> Vec<Support> {
     (0..labels.len())
-        .map(|i| {
-            let links = adj.of(i);
-            let in_bin = if labels[i] < 0 {
-                0
-            } else {
-                links
-                    .iter()
-                    .filter(|&&(j, _)| labels[j as usize] == labels[i])
-                    .count()
-            };
-            Support {
-                overlaps: links.len() as u32,
-                in_bin: in_bin as u32,
-            }
-        })
+        .map(|i| support_of(labels, adj, i))
         .collect()
+}
+
+/// One read's [`support`].
+pub fn support_of(labels: &[i32], adj: &Adjacency, i: usize) -> Support {
+    let links = adj.of(i);
+    let in_bin = if labels[i] < 0 {
+        0
+    } else {
+        links
+            .iter()
+            .filter(|&&(j, _)| labels[j as usize] == labels[i])
+            .count()
+    };
+    Support {
+        overlaps: links.len() as u32,
+        in_bin: in_bin as u32,
+    }
 }
 
 /// Each read's [`Support`] from its firm overlaps alone ([`FIRM`]): the doubt that the sequence
@@ -963,15 +968,7 @@ pub fn weakly_held(labels: &[i32], adj: &Adjacency) -> usize {
 /// Whether read `i`'s overlaps hold it in its bin ([`crate::markov::doubted`]) while its firm
 /// ones alone do not.
 pub fn held_weakly(labels: &[i32], adj: &Adjacency, i: usize) -> bool {
-    let links = adj.of(i);
-    let all = Support {
-        overlaps: links.len() as u32,
-        in_bin: links
-            .iter()
-            .filter(|&&(j, _)| labels[i] >= 0 && labels[j as usize] == labels[i])
-            .count() as u32,
-    };
-    !crate::markov::doubted(labels[i], all)
+    !crate::markov::doubted(labels[i], support_of(labels, adj, i))
         && crate::markov::doubted(labels[i], firm_support_of(labels, adj, i))
 }
 
@@ -1680,14 +1677,10 @@ pub fn deep_by_overlaps(
     min_reads: &dyn Fn(usize) -> usize,
 ) -> (Vec<i32>, usize) {
     let n = labels.len();
-    let degree: Vec<usize> = (0..n).map(|i| adj.of(i).len()).collect();
-    let mut sorted = degree.clone();
-    sorted.sort_unstable();
-    let Some(&median) = sorted.get(n / 2) else {
+    if n == 0 {
         return (labels.to_vec(), 0);
-    };
-    let least = ((DEEP_DEGREE_RATIO * median as f64).ceil() as usize).max(DEEP_DEGREE_MIN);
-    let deep: Vec<bool> = degree.iter().map(|&d| d >= least).collect();
+    }
+    let deep: Vec<bool> = (0..n).map(|i| adj.of(i).len() >= adj.deep).collect();
     let among: Vec<(u32, u32, u32)> = overlaps
         .edges
         .iter()
