@@ -318,6 +318,13 @@ impl Cut {
                         g.shared_loci
                     );
                 }
+                if g.repeats > 0 {
+                    said += &format!(
+                        ", moved {} reads of a genome's repeats (ribosomal operons) in another's \
+                         bin to the bin of the reads spanning their ends",
+                        g.repeats
+                    );
+                }
                 if g.sequence_moved + g.sequence_rescued > 0 {
                     said += &format!(
                         "; of the {} reads they left in doubt ({} held only by weak overlaps), \

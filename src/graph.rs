@@ -104,6 +104,11 @@ impl Overlaps {
     /// The least density of a firm overlap ([`FIRM`] times the median's), if the densities are
     /// known. The median by a histogram of the u16 densities: no copy of tens of millions.
     fn firm_floor(&self) -> Option<u16> {
+        self.density_floor(FIRM)
+    }
+
+    /// `share` of the median overlap's density, if the densities are known.
+    fn density_floor(&self, share: f64) -> Option<u16> {
         if self.density.len() != self.edges.len() || self.edges.is_empty() {
             return None;
         }
@@ -119,7 +124,7 @@ impl Overlaps {
                 seen > mid
             })
             .unwrap_or(0);
-        Some((FIRM * median as f64).ceil() as u16)
+        Some((share * median as f64).ceil() as u16)
     }
 }
 
@@ -678,6 +683,10 @@ pub struct GraphReport {
     /// sequence vote with the doubted (counted among them).
     #[serde(default)]
     pub weakly_held: usize,
+    /// Reads of a genome's multi-copy repeats (ribosomal operons) in another genome's bin,
+    /// moved to the bin of the reads that span their ends ([`repeat_groups`]).
+    #[serde(default)]
+    pub repeats: usize,
 }
 
 /// A read's bin is put to its overlaps' vote: it moves (or, unbinned, joins) when at least
@@ -1640,6 +1649,162 @@ pub fn deeper_stretches(
     (out, moved)
 }
 
+/// Overlaps at least this share of the median overlap's density are strong: the copies of one
+/// genome's repeat (its ribosomal operons, identical) and the reads that span a copy's ends,
+/// not the same gene of two genomes 80 % alike ([`repeat_groups`]).
+const STRONG: f64 = 0.8;
+/// A repeat's reads overlap this many times more reads than their bin's median read (each
+/// overlaps the reads of every copy).
+const REPEAT_DEPTH: f64 = 3.0;
+/// Fewest reads in a repeat group, and fewest strong overlaps from it to the bin it moves to.
+const REPEAT_READS: usize = 3;
+const REPEAT_LINKS: usize = 5;
+/// Largest repeat group, as a share of its bin.
+const REPEAT_SHARE: f64 = 0.2;
+/// Fewest reads its strong overlaps out reach in the bin it moves to, as a share of its reads:
+/// each copy's two ends are spanned by its genome's reads (dev 8 for 19 reads, 30 000-read
+/// mixes 29-57 for 12-77). A group that reaches few is the copies of two genomes, each held by
+/// its own flanks, a few of which composition put in the other bin (B1 seed 5: E. coli's and
+/// K. pneumoniae's operons, 47 reads, 3 reached; others 0.17 and 0.20 of their reads).
+const REPEAT_FLANKS: f64 = 0.25;
+
+/// A genome's multi-copy repeat that composition put in another genome's bin goes to the bin
+/// of its flanks. Ribosomal operons are alike in composition across bacteria (about 50 % GC),
+/// so S. aureus's, inside reads wholly within an operon, sat in E. coli's bin on dev (19 reads
+/// at every seed, ARI -0.011). Its reads overlap each other strongly ([`STRONG`]: its copies
+/// are identical) and E. coli's operons only weakly; so a group of a bin's reads joined by
+/// strong overlaps, [`REPEAT_DEPTH`]× deeper than the bin's median read, with no strong
+/// overlap to the rest of its bin and at least [`REPEAT_LINKS`] to one other bin (twice those
+/// to any other), moves there: its strong overlaps out are the reads spanning its copies' ends
+/// into unique sequence, and there are many of them ([`REPEAT_FLANKS`]). Unless those reads
+/// are as deep as the group: then the repeat is one
+/// that two genomes share at one locus (E. coli's and K. pneumoniae's operons, 97 % alike,
+/// mixes F and S), each genome's copies in the other's bin as often as not, and moving would
+/// trade one genome's reads for the other's. Returns the labels and the reads moved.
+pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32>, usize) {
+    let n = labels.len();
+    let k = bin_count(labels);
+    if k < 2 {
+        return (labels.to_vec(), 0);
+    }
+    let floor = overlaps.density_floor(STRONG);
+    let strong = |e: usize| floor.is_none_or(|f| overlaps.density[e] >= f);
+    // Groups by a union-find over the edges in place: at a million reads a copy of the strong
+    // ones would be over 100 MB.
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    for (e, &(a, b, _)) in overlaps.edges.iter().enumerate() {
+        if labels[a as usize] >= 0 && labels[a as usize] == labels[b as usize] && strong(e) {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb) as usize] = ra.min(rb);
+            }
+        }
+    }
+    // Each group's root is its first read, so labels[root] is its bin.
+    let root: Vec<u32> = (0..n as u32).map(|x| find(&mut parent, x)).collect();
+    drop(parent);
+    let degree = |i: usize| adj.of(i).len();
+    let median_of = |v: &mut [usize]| {
+        let mid = v.len() / 2;
+        if v.is_empty() {
+            0
+        } else {
+            *v.select_nth_unstable(mid).1
+        }
+    };
+    let mut per_bin: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for i in (0..n).filter(|&i| labels[i] >= 0) {
+        per_bin[labels[i] as usize].push(degree(i));
+    }
+    let sizes: Vec<usize> = per_bin.iter().map(Vec::len).collect();
+    let median: Vec<f64> = per_bin
+        .iter_mut()
+        .map(|v| (median_of(v) as f64).max(1.0))
+        .collect();
+    drop(per_bin);
+    // Deep groups, by root, with their reads: (root, degree) sorted gives each group's run and
+    // its median read's overlaps.
+    let mut by_group: Vec<(u32, usize)> = (0..n)
+        .filter(|&i| labels[i] >= 0)
+        .map(|i| (root[i], degree(i)))
+        .collect();
+    by_group.sort_unstable();
+    let mut deep: std::collections::BTreeMap<u32, usize> = Default::default();
+    for run in by_group.chunk_by(|x, y| x.0 == y.0) {
+        let bin = labels[run[0].0 as usize] as usize;
+        if run.len() >= REPEAT_READS
+            && run.len() as f64 <= REPEAT_SHARE * sizes[bin] as f64
+            && run[run.len() / 2].1 as f64 >= REPEAT_DEPTH * median[bin]
+        {
+            deep.insert(run[0].0, run.len());
+        }
+    }
+    drop(by_group);
+    if deep.is_empty() {
+        return (labels.to_vec(), 0);
+    }
+    // Each deep group's strong overlaps out of its bin: (bin, read there).
+    let mut out: std::collections::BTreeMap<u32, Vec<(usize, usize)>> = Default::default();
+    for (e, &(a, b, _)) in overlaps.edges.iter().enumerate() {
+        let (a, b) = (a as usize, b as usize);
+        if labels[a] < 0 || labels[b] < 0 || labels[a] == labels[b] || !strong(e) {
+            continue;
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            if deep.contains_key(&root[x]) {
+                out.entry(root[x])
+                    .or_default()
+                    .push((labels[y] as usize, y));
+            }
+        }
+    }
+    // Where each moving group goes, by root.
+    let mut moving: std::collections::BTreeMap<u32, i32> = Default::default();
+    for (r, links) in &out {
+        let mut per = vec![0usize; k];
+        for &(bin, _) in links {
+            per[bin] += 1;
+        }
+        let to = (0..k)
+            .max_by(|&x, &y| per[x].cmp(&per[y]).then(y.cmp(&x)))
+            .unwrap_or(0);
+        let others = links.len() - per[to];
+        if per[to] < REPEAT_LINKS || 2 * others > per[to] {
+            continue;
+        }
+        let mut flanks: Vec<usize> = links
+            .iter()
+            .filter(|&&(bin, _)| bin == to)
+            .map(|&(_, j)| j)
+            .collect();
+        flanks.sort_unstable();
+        flanks.dedup();
+        let mut d: Vec<usize> = flanks.iter().map(|&j| degree(j)).collect();
+        if (flanks.len() as f64) < REPEAT_FLANKS * deep[r] as f64
+            || median_of(&mut d) as f64 >= REPEAT_DEPTH * median[to]
+        {
+            continue;
+        }
+        moving.insert(*r, to as i32);
+    }
+    let mut result = labels.to_vec();
+    let mut moved = 0;
+    for i in (0..n).filter(|&i| labels[i] >= 0) {
+        if let Some(&to) = moving.get(&root[i]) {
+            result[i] = to;
+            moved += 1;
+        }
+    }
+    (result, moved)
+}
+
 /// A read is deep by its overlaps when it overlaps at least [`DEEP_DEGREE_RATIO`] times as many
 /// reads as the median read does, and at least [`DEEP_DEGREE_MIN`]. In a shallow sample the
 /// 15-mer depth cannot show a phage: at 90 % identity one 15-mer in five is error-free, so on a
@@ -2103,6 +2268,75 @@ mod tests {
             ..Overlaps::default()
         };
         assert_eq!(join_fragments(&labels, &thin, &lengths).1, 0);
+    }
+
+    #[test]
+    fn a_genomes_repeat_in_anothers_bin_goes_to_its_flanks_and_one_two_genomes_share_does_not() {
+        // A and B: 1 Mb each, a 5 kb read every 1 kb. R: 30 reads wholly inside B's identical
+        // operon copies (each overlaps the rest), which composition put in A's bin, overlapping
+        // A's operon reads (rows 10..20) weakly. Flanks: 12 reads of B across the copies' ends
+        // (rows a+100.., a+500..) overlap 12 of R's strongly. Shared: R's strong overlaps go to
+        // S instead, 30 reads of the same locus in B's bin (the other genome's copies, as deep).
+        // Few: they go to 3 reads of B only.
+        enum Out {
+            Flanks,
+            Shared,
+            Few,
+        }
+        let build = |out: Out| {
+            let mut edges = Vec::new();
+            let a = tiled(0, 1_000_000, 1000, 5000, &mut edges);
+            let b = tiled(a, 1_000_000, 1000, 5000, &mut edges);
+            let (r, s) = (a + b, a + b + 30);
+            for i in 0..30 {
+                for j in i + 1..30 {
+                    edges.push((r + i, r + j, 20));
+                    edges.push((s + i, s + j, 20));
+                }
+                edges.push((a + 700 + i % 4, s + i, 20));
+            }
+            for i in 0..12 {
+                let to = match out {
+                    Out::Flanks => a + 100 + 400 * (i % 2) + i,
+                    Out::Shared => s + i,
+                    Out::Few => a + 100 + i % 3,
+                };
+                edges.push((to.min(r + i), to.max(r + i), 20));
+            }
+            let mut density = vec![500u16; edges.len()];
+            for i in 0..30 {
+                edges.push((10 + i % 10, r + i, 5));
+                density.push(100);
+            }
+            let labels: Vec<i32> = (0..s + 30)
+                .map(|i| if i < a || (r..s).contains(&i) { 0 } else { 1 })
+                .collect();
+            let o = Overlaps {
+                edges,
+                density,
+                ..Overlaps::default()
+            };
+            (labels, o, r as usize)
+        };
+        let (labels, o, r) = build(Out::Flanks);
+        let (out, moved) = repeat_groups(&labels, &o, &o.adjacency(labels.len()));
+        assert_eq!(moved, 30);
+        assert!(out[r..r + 30].iter().all(|&l| l == 1));
+        assert_eq!(out[..r], labels[..r], "the genomes' own reads stay");
+        for (kind, why) in [
+            (
+                Out::Shared,
+                "its flanks are as deep as it: a locus two genomes share",
+            ),
+            (
+                Out::Few,
+                "three reads out of it: the other genome's copies' flanks",
+            ),
+        ] {
+            let (labels, o, _) = build(kind);
+            let (out, moved) = repeat_groups(&labels, &o, &o.adjacency(labels.len()));
+            assert_eq!((moved, out), (0, labels), "{why}");
+        }
     }
 
     #[test]

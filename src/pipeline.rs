@@ -696,6 +696,9 @@ fn graph_labels(
     let (cleared, shared) = crate::graph::shared_loci(&voted, o, &index.lengths);
     report.shared_loci = shared;
     let voted = vote_again(cleared, shared)?;
+    // A genome's repeat in another's bin, once every vote has settled where its flanks are.
+    let (voted, repeats) = crate::graph::repeat_groups(&voted, o, adj);
+    report.repeats = repeats;
     report.shallow_made = shallow;
     let failed = Failed {
         seeds: crate::graph::failed_seeds(&voted, seeded, shallow, cut.min_cluster_size),
