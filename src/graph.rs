@@ -86,12 +86,7 @@ impl Overlaps {
         // read's, and [`DEEP_DEGREE_MIN`]): relative, since at 200 000 reads a genome's reads
         // overlap a dozen others and more.
         let mut degrees: Vec<usize> = (0..n).map(|i| starts[i + 1] - starts[i]).collect();
-        let median = if n == 0 {
-            0
-        } else {
-            let mid = n / 2;
-            *degrees.select_nth_unstable(mid).1
-        };
+        let median = upper_median(&mut degrees);
         let deep = DEEP_DEGREE_MIN.max((DEEP_DEGREE_RATIO * median as f64).ceil() as usize);
         Adjacency {
             starts,
@@ -698,6 +693,12 @@ const ROUNDS: usize = 3;
 
 /// Connected components of the overlap graph: a component id per read.
 pub fn components(n: usize, edges: &[(u32, u32, u32)]) -> Vec<u32> {
+    components_by(n, edges.iter().map(|&(a, b, _)| (a, b)))
+}
+
+/// [`components`] over the pairs `pairs` yields: a filter over the edges without a copy of
+/// them (at a million reads, over 100 MB). Each read's root is its component's first read.
+fn components_by(n: usize, pairs: impl Iterator<Item = (u32, u32)>) -> Vec<u32> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     fn root(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
@@ -706,13 +707,23 @@ pub fn components(n: usize, edges: &[(u32, u32, u32)]) -> Vec<u32> {
         }
         x
     }
-    for &(a, b, _) in edges {
+    for (a, b) in pairs {
         let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
         if ra != rb {
             parent[ra.max(rb) as usize] = ra.min(rb);
         }
     }
     (0..n as u32).map(|x| root(&mut parent, x)).collect()
+}
+
+/// The upper median of `v` (0 when empty), reordering it.
+fn upper_median(v: &mut [usize]) -> usize {
+    let mid = v.len() / 2;
+    if v.is_empty() {
+        0
+    } else {
+        *v.select_nth_unstable(mid).1
+    }
 }
 
 /// Corrects `labels` (cluster per read, [`NOISE`] unbinned) by the overlaps' vote
@@ -1424,15 +1435,14 @@ fn groups_in_bins(
     overlaps: &Overlaps,
     marked: &[bool],
 ) -> (Vec<u32>, std::collections::BTreeMap<u32, Vec<usize>>) {
-    let among: Vec<(u32, u32, u32)> = overlaps
+    let among = overlaps
         .edges
         .iter()
-        .copied()
-        .filter(|&(a, b, _)| {
+        .filter(|&&(a, b, _)| {
             marked[a as usize] && marked[b as usize] && labels[a as usize] == labels[b as usize]
         })
-        .collect();
-    let root = components(labels.len(), &among);
+        .map(|&(a, b, _)| (a, b));
+    let root = components_by(labels.len(), among);
     let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for i in (0..labels.len()).filter(|&i| marked[i]) {
         groups.entry(root[i]).or_default().push(i);
@@ -1654,10 +1664,12 @@ pub fn deeper_stretches(
 /// not the same gene of two genomes 80 % alike ([`repeat_groups`]).
 const STRONG: f64 = 0.8;
 /// A repeat's reads overlap this many times more reads than their bin's median read (each
-/// overlaps the reads of every copy).
+/// overlaps the reads of every copy); reads that reach this many times their own bin's median
+/// are another repeat, not a repeat's flanks.
 const REPEAT_DEPTH: f64 = 3.0;
-/// Fewest reads in a repeat group, and fewest strong overlaps from it to the bin it moves to.
+/// Fewest reads in a repeat group.
 const REPEAT_READS: usize = 3;
+/// Fewest strong overlaps from a repeat group to the bin it moves to.
 const REPEAT_LINKS: usize = 5;
 /// Largest repeat group, as a share of its bin.
 const REPEAT_SHARE: f64 = 0.2;
@@ -1672,15 +1684,20 @@ const REPEAT_FLANKS: f64 = 0.25;
 /// of its flanks. Ribosomal operons and their like are alike in composition across bacteria,
 /// so on dev 19 reads wholly inside S. aureus's repeat of ten copies (41-51 % GC against its
 /// 33 %) sat in E. coli's bin at every seed (ARI -0.011). They overlap each other strongly
-/// ([`STRONG`]: the copies are identical) and E. coli's operons only weakly; so a group of a bin's reads joined by
-/// strong overlaps, [`REPEAT_DEPTH`]× deeper than the bin's median read, with no strong
-/// overlap to the rest of its bin and at least [`REPEAT_LINKS`] to one other bin (twice those
-/// to any other), moves there: its strong overlaps out are the reads spanning its copies' ends
-/// into unique sequence, and there are many of them ([`REPEAT_FLANKS`]). Unless those reads
-/// are as deep as the group: then the repeat is one
-/// that two genomes share at one locus (E. coli's and K. pneumoniae's operons, 97 % alike,
-/// mixes F and S), each genome's copies in the other's bin as often as not, and moving would
-/// trade one genome's reads for the other's. Returns the labels and the reads moved.
+/// ([`STRONG`]: the copies are identical) and E. coli's operons only weakly.
+///
+/// So: a group of a bin's reads joined by strong overlaps (none of them strong to the rest of
+/// its bin, by how the groups are made), of [`REPEAT_READS`] reads to [`REPEAT_SHARE`] of its
+/// bin, whose median read overlaps [`REPEAT_DEPTH`] times as many reads as the bin's median
+/// read, with at least [`REPEAT_LINKS`] strong overlaps to one other bin and at least twice
+/// those to all other bins together, moves there: its strong overlaps out are the reads
+/// spanning its copies' ends into unique sequence, and they are many ([`REPEAT_FLANKS`]).
+/// Unless the median of those reads overlaps [`REPEAT_DEPTH`] times as many reads as their
+/// bin's median read: then the repeat is one two genomes share at one locus (E. coli's and
+/// K. pneumoniae's operons, 97 % alike, mixes F and S), each genome's copies in the other's bin
+/// as often as not, and moving would trade one genome's reads for the other's. Overlaps with
+/// unbinned reads count for nothing. It runs last, and nothing votes after it. Returns the
+/// labels and the reads moved.
 pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (Vec<i32>, usize) {
     let n = labels.len();
     let k = bin_count(labels);
@@ -1689,36 +1706,18 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
     }
     let floor = overlaps.density_floor(STRONG);
     let strong = |e: usize| floor.is_none_or(|f| overlaps.density[e] >= f);
-    // Groups by a union-find over the edges in place: at a million reads a copy of the strong
-    // ones would be over 100 MB.
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            parent[x as usize] = parent[parent[x as usize] as usize];
-            x = parent[x as usize];
-        }
-        x
-    }
-    for (e, &(a, b, _)) in overlaps.edges.iter().enumerate() {
-        if labels[a as usize] >= 0 && labels[a as usize] == labels[b as usize] && strong(e) {
-            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-            if ra != rb {
-                parent[ra.max(rb) as usize] = ra.min(rb);
-            }
-        }
-    }
-    // Each group's root is its first read, so labels[root] is its bin.
-    let root: Vec<u32> = (0..n as u32).map(|x| find(&mut parent, x)).collect();
-    drop(parent);
+    let root = components_by(
+        n,
+        overlaps
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|&(e, &(a, b, _))| {
+                labels[a as usize] >= 0 && labels[a as usize] == labels[b as usize] && strong(e)
+            })
+            .map(|(_, &(a, b, _))| (a, b)),
+    );
     let degree = |i: usize| adj.of(i).len();
-    let median_of = |v: &mut [usize]| {
-        let mid = v.len() / 2;
-        if v.is_empty() {
-            0
-        } else {
-            *v.select_nth_unstable(mid).1
-        }
-    };
     let mut per_bin: Vec<Vec<usize>> = vec![Vec::new(); k];
     for i in (0..n).filter(|&i| labels[i] >= 0) {
         per_bin[labels[i] as usize].push(degree(i));
@@ -1726,78 +1725,80 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
     let sizes: Vec<usize> = per_bin.iter().map(Vec::len).collect();
     let median: Vec<f64> = per_bin
         .iter_mut()
-        .map(|v| (median_of(v) as f64).max(1.0))
+        .map(|v| (upper_median(v) as f64).max(1.0))
         .collect();
     drop(per_bin);
-    // Deep groups, by root, with their reads: (root, degree) sorted gives each group's run and
-    // its median read's overlaps.
-    let mut by_group: Vec<(u32, usize)> = (0..n)
+    // Deep groups: (root, degree) sorted gives each group's run and its median read's overlaps.
+    // `slot`: per read, its deep group's index in `deep` (none: u32::MAX).
+    let mut by_group: Vec<(u32, u32)> = (0..n)
         .filter(|&i| labels[i] >= 0)
-        .map(|i| (root[i], degree(i)))
+        .map(|i| (root[i], degree(i) as u32))
         .collect();
     by_group.sort_unstable();
-    let mut deep: std::collections::BTreeMap<u32, usize> = Default::default();
+    let mut deep: Vec<(u32, usize)> = Vec::new();
     for run in by_group.chunk_by(|x, y| x.0 == y.0) {
         let bin = labels[run[0].0 as usize] as usize;
         if run.len() >= REPEAT_READS
             && run.len() as f64 <= REPEAT_SHARE * sizes[bin] as f64
             && run[run.len() / 2].1 as f64 >= REPEAT_DEPTH * median[bin]
         {
-            deep.insert(run[0].0, run.len());
+            deep.push((run[0].0, run.len()));
         }
     }
     drop(by_group);
     if deep.is_empty() {
         return (labels.to_vec(), 0);
     }
-    // Each deep group's strong overlaps out of its bin: (bin, read there).
-    let mut out: std::collections::BTreeMap<u32, Vec<(usize, usize)>> = Default::default();
+    let mut slot = vec![u32::MAX; n];
+    for (g, &(r, _)) in deep.iter().enumerate() {
+        slot[r as usize] = g as u32;
+    }
+    let slot: Vec<u32> = (0..n).map(|i| slot[root[i] as usize]).collect();
+    // Each deep group's strong overlaps out of its bin, by the read they reach (its bin is
+    // that read's label).
+    let mut out: Vec<Vec<u32>> = vec![Vec::new(); deep.len()];
     for (e, &(a, b, _)) in overlaps.edges.iter().enumerate() {
-        let (a, b) = (a as usize, b as usize);
-        if labels[a] < 0 || labels[b] < 0 || labels[a] == labels[b] || !strong(e) {
+        let (la, lb) = (labels[a as usize], labels[b as usize]);
+        if la < 0 || lb < 0 || la == lb || !strong(e) {
             continue;
         }
         for (x, y) in [(a, b), (b, a)] {
-            if deep.contains_key(&root[x]) {
-                out.entry(root[x])
-                    .or_default()
-                    .push((labels[y] as usize, y));
+            if let Some(reached) = out.get_mut(slot[x as usize] as usize) {
+                reached.push(y);
             }
         }
     }
-    // Where each moving group goes, by root.
-    let mut moving: std::collections::BTreeMap<u32, i32> = Default::default();
-    for (r, links) in &out {
-        let mut per = vec![0usize; k];
-        for &(bin, _) in links {
-            per[bin] += 1;
+    // Where each deep group goes, if it moves.
+    let mut per = vec![0usize; k];
+    let mut goes = vec![NOISE; deep.len()];
+    for (g, reached) in out.iter_mut().enumerate() {
+        per.fill(0);
+        for &j in reached.iter() {
+            per[labels[j as usize] as usize] += 1;
         }
         let to = (0..k)
             .max_by(|&x, &y| per[x].cmp(&per[y]).then(y.cmp(&x)))
             .unwrap_or(0);
-        let others = links.len() - per[to];
+        let others = reached.len() - per[to];
         if per[to] < REPEAT_LINKS || 2 * others > per[to] {
             continue;
         }
-        let mut flanks: Vec<usize> = links
-            .iter()
-            .filter(|&&(bin, _)| bin == to)
-            .map(|&(_, j)| j)
-            .collect();
-        flanks.sort_unstable();
-        flanks.dedup();
-        let mut d: Vec<usize> = flanks.iter().map(|&j| degree(j)).collect();
-        if (flanks.len() as f64) < REPEAT_FLANKS * deep[r] as f64
-            || median_of(&mut d) as f64 >= REPEAT_DEPTH * median[to]
+        reached.retain(|&j| labels[j as usize] == to as i32);
+        reached.sort_unstable();
+        reached.dedup();
+        let mut d: Vec<usize> = reached.iter().map(|&j| degree(j as usize)).collect();
+        if (reached.len() as f64) < REPEAT_FLANKS * deep[g].1 as f64
+            || upper_median(&mut d) as f64 >= REPEAT_DEPTH * median[to]
         {
             continue;
         }
-        moving.insert(*r, to as i32);
+        goes[g] = to as i32;
     }
     let mut result = labels.to_vec();
     let mut moved = 0;
-    for i in (0..n).filter(|&i| labels[i] >= 0) {
-        if let Some(&to) = moving.get(&root[i]) {
+    for i in (0..n).filter(|&i| labels[i] >= 0 && slot[i] != u32::MAX) {
+        let to = goes[slot[i] as usize];
+        if to >= 0 {
             result[i] = to;
             moved += 1;
         }
@@ -2272,34 +2273,43 @@ mod tests {
 
     #[test]
     fn a_genomes_repeat_in_anothers_bin_goes_to_its_flanks_and_one_two_genomes_share_does_not() {
-        // A and B: 1 Mb each, a 5 kb read every 1 kb. R: 30 reads wholly inside B's identical
-        // operon copies (each overlaps the rest), which composition put in A's bin, overlapping
-        // A's operon reads (rows 10..20) weakly. Flanks: 12 reads of B across the copies' ends
-        // (rows a+100.., a+500..) overlap 12 of R's strongly. Shared: R's strong overlaps go to
-        // S instead, 30 reads of the same locus in B's bin (the other genome's copies, as deep).
-        // Few: they go to 3 reads of B only.
+        // A, B and C: 1 Mb each, a 5 kb read every 1 kb. R: 30 reads wholly inside B's
+        // identical operon copies (each overlaps the rest), which composition put in A's bin,
+        // overlapping A's operon reads (rows 10..20) weakly. Flanks: 14 reads of B across the
+        // copies' ends (rows a+100.., a+500..) overlap 14 of R's strongly. Shared: R's strong
+        // overlaps go to S instead, 30 reads of the same locus in B's bin (the other genome's
+        // copies, as deep). Few: they go to 3 reads of B only. Split: 8 to B's flanks, 6 to C's
+        // reads. Shallow: R's reads overlap only the next one, as a genome's reads do.
         enum Out {
             Flanks,
             Shared,
             Few,
+            Split,
+            Shallow,
         }
         let build = |out: Out| {
             let mut edges = Vec::new();
             let a = tiled(0, 1_000_000, 1000, 5000, &mut edges);
             let b = tiled(a, 1_000_000, 1000, 5000, &mut edges);
             let (r, s) = (a + b, a + b + 30);
+            let c = tiled(s + 30, 1_000_000, 1000, 5000, &mut edges);
             for i in 0..30 {
                 for j in i + 1..30 {
-                    edges.push((r + i, r + j, 20));
+                    if j == i + 1 || !matches!(out, Out::Shallow) {
+                        edges.push((r + i, r + j, 20));
+                    }
                     edges.push((s + i, s + j, 20));
                 }
                 edges.push((a + 700 + i % 4, s + i, 20));
             }
-            for i in 0..12 {
+            for i in 0..14 {
+                let flank = a + 100 + 400 * (i % 2) + i;
                 let to = match out {
-                    Out::Flanks => a + 100 + 400 * (i % 2) + i,
+                    Out::Flanks | Out::Shallow => flank,
                     Out::Shared => s + i,
                     Out::Few => a + 100 + i % 3,
+                    Out::Split if i < 8 => flank,
+                    Out::Split => s + 30 + 10 * i,
                 };
                 edges.push((to.min(r + i), to.max(r + i), 20));
             }
@@ -2308,8 +2318,12 @@ mod tests {
                 edges.push((10 + i % 10, r + i, 5));
                 density.push(100);
             }
-            let labels: Vec<i32> = (0..s + 30)
-                .map(|i| if i < a || (r..s).contains(&i) { 0 } else { 1 })
+            let labels: Vec<i32> = (0..s + 30 + c)
+                .map(|i| match i {
+                    _ if i < a || (r..s).contains(&i) => 0,
+                    _ if i < s + 30 => 1,
+                    _ => 2,
+                })
                 .collect();
             let o = Overlaps {
                 edges,
@@ -2323,6 +2337,7 @@ mod tests {
         assert_eq!(moved, 30);
         assert!(out[r..r + 30].iter().all(|&l| l == 1));
         assert_eq!(out[..r], labels[..r], "the genomes' own reads stay");
+        assert_eq!(out[r + 30..], labels[r + 30..]);
         for (kind, why) in [
             (
                 Out::Shared,
@@ -2331,6 +2346,11 @@ mod tests {
             (
                 Out::Few,
                 "three reads out of it: the other genome's copies' flanks",
+            ),
+            (Out::Split, "as many strong overlaps to a third bin"),
+            (
+                Out::Shallow,
+                "no deeper than its bin: a genome's stretch, not a repeat",
             ),
         ] {
             let (labels, o, _) = build(kind);
