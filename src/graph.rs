@@ -1729,7 +1729,7 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
         .collect();
     drop(per_bin);
     // Deep groups: (root, degree) sorted gives each group's run and its median read's overlaps.
-    // `slot`: per read, its deep group's index in `deep` (none: u32::MAX).
+    // `slot`: per group root, its deep group's index in `deep` (none: u32::MAX).
     let mut by_group: Vec<(u32, u32)> = (0..n)
         .filter(|&i| labels[i] >= 0)
         .map(|i| (root[i], degree(i) as u32))
@@ -1753,7 +1753,7 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
     for (g, &(r, _)) in deep.iter().enumerate() {
         slot[r as usize] = g as u32;
     }
-    let slot: Vec<u32> = (0..n).map(|i| slot[root[i] as usize]).collect();
+    let group = |i: u32| slot[root[i as usize] as usize];
     // Each deep group's strong overlaps out of its bin, by the read they reach (its bin is
     // that read's label).
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); deep.len()];
@@ -1763,7 +1763,7 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
             continue;
         }
         for (x, y) in [(a, b), (b, a)] {
-            if let Some(reached) = out.get_mut(slot[x as usize] as usize) {
+            if let Some(reached) = out.get_mut(group(x) as usize) {
                 reached.push(y);
             }
         }
@@ -1796,8 +1796,8 @@ pub fn repeat_groups(labels: &[i32], overlaps: &Overlaps, adj: &Adjacency) -> (V
     }
     let mut result = labels.to_vec();
     let mut moved = 0;
-    for i in (0..n).filter(|&i| labels[i] >= 0 && slot[i] != u32::MAX) {
-        let to = goes[slot[i] as usize];
+    for i in (0..n).filter(|&i| labels[i] >= 0) {
+        let to = goes.get(group(i as u32) as usize).copied().unwrap_or(NOISE);
         if to >= 0 {
             result[i] = to;
             moved += 1;
